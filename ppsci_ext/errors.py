@@ -1,0 +1,35 @@
+"""Errors a user can cause, reported as one clear message."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from typing import Callable
+
+
+class UserError(Exception):
+    """A problem the user can fix: bad config, missing file, wrong checkpoint.
+
+    The message says what is wrong and what to do. Example scripts print it
+    without a traceback and exit with status 2.
+    """
+
+
+def exit_on_user_error(func: Callable) -> Callable:
+    """Decorate an entry point so a ``UserError`` ends in one line on stderr."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except UserError as e:
+            print(f"ERROR: {e}", file=sys.stderr, flush=True)
+            sys.exit(2)
+
+    return wrapper
+
+
+def check_positive(value, name: str) -> None:
+    """Raise ``UserError`` unless ``value`` is a positive number."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise UserError(f"{name} must be a positive number, got {value!r}; set {name}=<value > 0>.")

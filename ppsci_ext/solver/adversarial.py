@@ -1,0 +1,363 @@
+"""Adversarial WGAN-GP training on top of ``ppsci.solver.Solver``.
+
+``AdversarialSolver.train()`` runs the whole training. Each generator
+iteration (one Solver "iteration") performs ``n_critic`` critic updates, each
+on a fresh real batch from the constraint's data loader, then one generator
+update. Critic updates draw fake samples under ``paddle.no_grad`` so no
+generator graph is built; the generator update freezes the critic's
+parameters so no critic weight gradient is computed.
+
+Evaluation reuses ``Solver.eval`` with ppsci validators (the model maps noise
+to samples). Checkpoints are written every ``save_freq`` epochs and at the
+end, atomically, and hold everything needed to resume.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from typing import Callable, Dict, Optional
+
+import numpy as np
+import paddle
+import ppsci
+from ppsci.solver import printer
+from ppsci.utils import logger, misc
+
+from ppsci_ext.errors import UserError, check_positive
+from ppsci_ext.solver import checkpoint as ckpt
+
+
+class TrainingDiverged(UserError):
+    """A loss or a weight became NaN or Inf."""
+
+
+def _split(t: paddle.Tensor, n: int):
+    return t[:n], t[n : 2 * n], t[2 * n :]
+
+
+class AdversarialSolver(ppsci.solver.Solver):
+    """Solver that trains a ``ppsci_ext.arch.GAN`` with WGAN-GP.
+
+    Args:
+        model (GAN): Generator and critic pair.
+        constraint (Dict[str, ppsci.constraint.SupervisedConstraint]): One
+            constraint whose data loader yields real batches (input key =
+            ``model.sample_key``, optional label ``y``) and whose loss is the
+            critic objective (e.g. ``FunctionalLoss(WGANGPLoss().critic)``).
+        generator_loss (ppsci.loss.FunctionalLoss): Generator objective.
+        optimizer_g (paddle.optimizer.Optimizer): Optimizer of the generator.
+        optimizer_d (paddle.optimizer.Optimizer): Optimizer of the critic.
+        output_dir (str): Where checkpoints, logs, metrics and pictures go.
+        epochs (int): Number of epochs.
+        iters_per_epoch (int): Generator iterations per epoch; checkpoints,
+            evaluation and pictures happen at epoch ends.
+        n_critic (int): Critic updates per generator iteration. Defaults to 5.
+        generator_batch_size (Optional[int]): Batch of the generator update.
+            Defaults to None (the real batch size).
+        save_freq (int): Save a checkpoint every this many epochs (and at the
+            end). Defaults to 1.
+        log_freq (int): Log every this many generator iterations. Defaults to 20.
+        eval_during_train (bool): Evaluate with the validators during training.
+        eval_freq (int): Evaluate every this many epochs (and at the end).
+        monitor (Optional[str]): Metric (``"validator_metric.key"`` or ``key``)
+            whose lowest value selects the "best" checkpoint. Defaults to None.
+        validator (Optional[Dict[str, ppsci.validate.Validator]]): Validators.
+        visualize_fn (Optional[Callable[[AdversarialSolver, str], None]]): Called
+            after each evaluation with a tag such as "epoch_3" to draw pictures.
+        checkpoint_path (Optional[str]): Full checkpoint to resume from.
+        config_yaml (Optional[str]): Config to store in checkpoints.
+        experiment (str): Name stored in checkpoints and checked on resume.
+        seed (int): Random seed. Defaults to 42.
+        device (Optional[str]): "cpu" or "gpu". Defaults to Paddle's default.
+    """
+
+    def __init__(
+        self,
+        model,
+        constraint: Dict[str, "ppsci.constraint.Constraint"],
+        generator_loss: "ppsci.loss.Loss",
+        optimizer_g: paddle.optimizer.Optimizer,
+        optimizer_d: paddle.optimizer.Optimizer,
+        output_dir: str,
+        epochs: int,
+        iters_per_epoch: int,
+        n_critic: int = 5,
+        generator_batch_size: Optional[int] = None,
+        save_freq: int = 1,
+        log_freq: int = 20,
+        eval_during_train: bool = False,
+        eval_freq: int = 1,
+        monitor: Optional[str] = None,
+        validator: Optional[Dict[str, "ppsci.validate.Validator"]] = None,
+        visualize_fn: Optional[Callable[["AdversarialSolver", str], None]] = None,
+        checkpoint_path: Optional[str] = None,
+        config_yaml: Optional[str] = None,
+        experiment: str = "wgangp",
+        seed: int = 42,
+        device: Optional[str] = None,
+    ):
+        for value, name in [
+            (epochs, "TRAIN.epochs"),
+            (iters_per_epoch, "TRAIN.iters_per_epoch"),
+            (n_critic, "TRAIN.n_critic"),
+            (save_freq, "TRAIN.save_freq"),
+            (log_freq, "log_freq"),
+            (eval_freq, "TRAIN.eval_freq"),
+        ]:
+            check_positive(value, name)
+        if generator_batch_size is not None:
+            check_positive(generator_batch_size, "TRAIN.generator_batch_size")
+        if len(constraint) != 1:
+            raise ValueError("AdversarialSolver takes exactly one constraint (the real data).")
+        super().__init__(
+            model,
+            constraint,
+            output_dir,
+            ppsci.optimizer.OptimizerList((optimizer_g, optimizer_d)),
+            epochs=epochs,
+            iters_per_epoch=iters_per_epoch,
+            save_freq=save_freq,
+            log_freq=log_freq,
+            eval_during_train=eval_during_train,
+            eval_freq=eval_freq,
+            seed=seed,
+            device=device,
+            validator=validator,
+            eval_with_no_grad=True,
+        )
+        self.train_epoch_func = adversarial_epoch
+        self.optimizer_g = optimizer_g
+        self.optimizer_d = optimizer_d
+        self.critic_constraint = next(iter(constraint.values()))
+        self.generator_loss = generator_loss
+        self.n_critic = int(n_critic)
+        self.generator_batch_size = generator_batch_size
+        self.monitor = monitor
+        self.visualize_fn = visualize_fn
+        self.config_yaml = config_yaml
+        self.experiment = experiment
+        self.start_epoch = 1
+        self.best = {"metric": math.inf, "epoch": 0}
+        self.history = {"train": [], "eval": []}
+        self.last_checkpoint: Optional[str] = None
+        if checkpoint_path:
+            self.resume(checkpoint_path)
+
+    # ------------------------------------------------------------------ steps
+    def critic_step(self, input_dict: Dict[str, paddle.Tensor], label_dict: Dict[str, paddle.Tensor]):
+        """One critic update on a real batch; returns the loss dict (tensors)."""
+        gan = self.model
+        key = gan.sample_key
+        real = input_dict[key]
+        n = real.shape[0]
+        with paddle.no_grad():
+            fake = gan.generator(gan.sample_inputs(n, label_dict.get("y")))[key]
+        eps = paddle.rand([n] + [1] * (real.ndim - 1), dtype=real.dtype)
+        x_interp = eps * real + (1.0 - eps) * fake
+        x_interp.stop_gradient = False
+        if getattr(gan.critic, "batch_coupled", True):
+            outs = [gan.critic({key: x}) for x in (real, fake, x_interp)]
+        else:
+            # Paddle's concat double-grad fails when some inputs need no gradient.
+            real.stop_gradient = False
+            fake.stop_gradient = False
+            joint = gan.critic({key: paddle.concat([real, fake, x_interp])})
+            parts = {k: _split(v, n) for k, v in joint.items()}
+            outs = [{k: v[i] for k, v in parts.items()} for i in range(3)]
+        output_dict = {"x_interp": x_interp}
+        for tag, out in zip(("real", "fake", "interp"), outs):
+            for k, v in out.items():
+                output_dict[f"{k}_{tag}"] = v
+        losses = self.critic_constraint.loss(output_dict, label_dict)
+        losses["critic_loss"].backward()
+        self.optimizer_d.step()
+        self.optimizer_d.clear_grad()
+        return losses
+
+    def generator_step(self, batch_size: int):
+        """One generator update with the critic frozen; returns the loss dict."""
+        gan = self.model
+        inputs = gan.sample_inputs(batch_size)
+        critic_params = [p for p in gan.critic.parameters() if not p.stop_gradient]
+        for p in critic_params:
+            p.stop_gradient = True
+        try:
+            fake = gan.generator(inputs)[gan.sample_key]
+            out = gan.critic({gan.sample_key: fake})
+            output_dict = {f"{k}_fake": v for k, v in out.items()}
+            losses = self.generator_loss(output_dict, {"y": inputs["y"]} if "y" in inputs else {})
+            losses["generator_loss"].backward()
+        finally:
+            for p in critic_params:
+                p.stop_gradient = False
+        self.optimizer_g.step()
+        self.optimizer_g.clear_grad()
+        return losses
+
+    def next_real_batch(self):
+        """Next (input, label) batch of real data, restarting the loader at its end."""
+        c = self.critic_constraint
+        try:
+            input_dict, label_dict, _ = next(c.data_iter)
+        except StopIteration:
+            c.data_iter = iter(c.data_loader)
+            input_dict, label_dict, _ = next(c.data_iter)
+        return input_dict, label_dict
+
+    # --------------------------------------------------------------- training
+    def train(self) -> None:
+        """Train from ``start_epoch`` to ``epochs``, evaluating and saving on schedule."""
+        self.global_step = (self.start_epoch - 1) * self.iters_per_epoch
+        self.max_steps = self.epochs * self.iters_per_epoch
+        if self.start_epoch > self.epochs:
+            logger.message(f"Checkpoint is already at epoch {self.epochs}; nothing to train.")
+        for epoch_id in range(self.start_epoch, self.epochs + 1):
+            self.train_epoch_func(self, epoch_id, self.log_freq)
+            last = epoch_id == self.epochs
+            if self.eval_during_train and (epoch_id % self.eval_freq == 0 or last):
+                self.evaluate(f"epoch_{epoch_id}", epoch_id)
+            if epoch_id % self.save_freq == 0 or last:
+                self.save_checkpoint(epoch_id, "latest")
+        self.write_history()
+
+    def evaluate(self, tag: str, epoch_id: Optional[int] = None) -> Dict[str, float]:
+        """Run the validators, record the metrics, keep the best checkpoint, draw pictures."""
+        metrics: Dict[str, float] = {}
+        if self.validator:
+            _, groups = self.eval(epoch_id)
+            metrics = {
+                f"{group}.{key}": float(value) for group, values in groups.items() for key, value in values.items()
+            }
+            if epoch_id is not None:
+                self.history["eval"].append({"step": self.global_step, **metrics})
+                self._update_best(metrics, epoch_id)
+        if self.visualize_fn is not None:
+            self.visualize_fn(self, tag)
+        return metrics
+
+    def _update_best(self, metrics: Dict[str, float], epoch_id: int) -> None:
+        if not self.monitor:
+            return
+        matches = [v for k, v in metrics.items() if k == self.monitor or k.endswith("." + self.monitor)]
+        if not matches:
+            raise UserError(f"TRAIN.monitor={self.monitor!r} is not a metric; choose one of {sorted(metrics)}.")
+        if matches[0] < self.best["metric"]:
+            self.best = {"metric": matches[0], "epoch": epoch_id}
+            self.save_checkpoint(epoch_id, "best")
+            logger.info(f"[Eval] new best {self.monitor} = {matches[0]:.5f} at epoch {epoch_id}")
+
+    # ------------------------------------------------------------ checkpoints
+    def _check_finite_weights(self) -> None:
+        flags = [paddle.isfinite(p).all() for p in self.model.parameters()]
+        if not bool(paddle.stack(flags).all()):
+            raise TrainingDiverged(self._diverged_message("a weight"))
+
+    def _diverged_message(self, what: str) -> str:
+        kept = self.last_checkpoint or "none was written yet"
+        return (
+            f"training diverged: {what} became NaN or Inf by generator iteration {self.global_step}. "
+            f"Nothing was saved over the last good checkpoint ({kept}). Lower the learning rates "
+            f"or raise LOSS.gp_lambda, then resume with TRAIN.checkpoint_path=<that file>."
+        )
+
+    def checkpoint_state(self, epoch_id: int) -> Dict:
+        """Everything needed to resume after ``epoch_id``."""
+        return {
+            "format": ckpt.CHECKPOINT_FORMAT,
+            "experiment": self.experiment,
+            "generator": self.model.generator.state_dict(),
+            "critic": self.model.critic.state_dict(),
+            "optimizer_g": self.optimizer_g.state_dict(),
+            "optimizer_d": self.optimizer_d.state_dict(),
+            "epoch": epoch_id,
+            "global_step": self.global_step,
+            "best": dict(self.best),
+            "history": self.history,
+            "rng": {"paddle": paddle.get_rng_state(), "numpy": np.random.get_state()},
+            "config": self.config_yaml,
+        }
+
+    def save_checkpoint(self, epoch_id: int, prefix: str) -> str:
+        """Write ``checkpoints/{prefix}.pdckpt`` plus weights-only files, atomically."""
+        self._check_finite_weights()
+        directory = os.path.join(self.output_dir, "checkpoints")
+        path = os.path.join(directory, f"{prefix}.pdckpt")
+        ckpt.atomic_save(self.checkpoint_state(epoch_id), path)
+        ckpt.atomic_save(self.model.generator.state_dict(), os.path.join(directory, f"{prefix}_gen.pdparams"))
+        ckpt.atomic_save(self.model.critic.state_dict(), os.path.join(directory, f"{prefix}_dis.pdparams"))
+        if prefix == "latest":
+            self.last_checkpoint = path
+        logger.message(f"Saved checkpoint {path} (generator iteration {self.global_step})")
+        return path
+
+    def resume(self, path: str) -> None:
+        """Restore networks, optimizers, step, history and random state from ``path``."""
+        state = ckpt.load_checkpoint(path)
+        if state.get("experiment") != self.experiment:
+            raise UserError(
+                f"{path} is a checkpoint of experiment {state.get('experiment')!r}, not "
+                f"{self.experiment!r}; resume with a checkpoint written by this experiment."
+            )
+        ckpt.load_checked(self.model.generator, state["generator"], "generator", path)
+        ckpt.load_checked(self.model.critic, state["critic"], "critic", path)
+        self.optimizer_g.set_state_dict(state["optimizer_g"])
+        self.optimizer_d.set_state_dict(state["optimizer_d"])
+        self.start_epoch = int(state["epoch"]) + 1
+        self.global_step = int(state["global_step"])
+        self.best = dict(state["best"])
+        self.history = state["history"]
+        paddle.set_rng_state(state["rng"]["paddle"])
+        np.random.set_state(state["rng"]["numpy"])
+        self.last_checkpoint = path
+        logger.message(f"Resumed from {path} at epoch {state['epoch']} (generator iteration {self.global_step})")
+
+    def write_history(self) -> None:
+        """Write the logged losses and metrics to ``train_history.json``."""
+        with open(os.path.join(self.output_dir, "train_history.json"), "w", encoding="utf-8") as f:
+            json.dump(self.history, f, indent=1)
+
+
+def adversarial_epoch(solver: AdversarialSolver, epoch_id: int, log_freq: int) -> None:
+    """One epoch of WGAN-GP: ``iters_per_epoch`` generator iterations.
+
+    Losses are accumulated on the device and read back only at log steps, so
+    the inner loop never waits on the host.
+    """
+    sums: Dict[str, paddle.Tensor] = {}
+    count = 0
+    batch_tic = time.perf_counter()
+    for iter_id in range(1, solver.iters_per_epoch + 1):
+        reader_cost = 0.0
+        for _ in range(solver.n_critic):
+            reader_tic = time.perf_counter()
+            input_dict, label_dict = solver.next_real_batch()
+            reader_cost += time.perf_counter() - reader_tic
+            losses = solver.critic_step(input_dict, label_dict)
+        batch_size = input_dict[solver.model.sample_key].shape[0]
+        losses.update(solver.generator_step(solver.generator_batch_size or batch_size))
+        if solver.lr_scheduler is not None and not solver.lr_scheduler.by_epoch:
+            solver.lr_scheduler.step()
+        solver.global_step += 1
+
+        for k, v in losses.items():
+            v = v.detach()
+            sums[k] = sums[k] + v if k in sums else v
+        count += 1
+        solver.train_time_info["reader_cost"].update(reader_cost)
+        solver.train_time_info["batch_cost"].update(time.perf_counter() - batch_tic)
+        if solver.global_step % log_freq == 0 or iter_id == solver.iters_per_epoch or solver.global_step == 1:
+            averages = {k: float(v) / count for k, v in sums.items()}
+            if not all(math.isfinite(v) for v in averages.values()):
+                raise TrainingDiverged(solver._diverged_message("a loss"))
+            solver.train_output_info = {k: misc.AverageMeter(k, "7.5f") for k in averages}
+            for k, v in averages.items():
+                solver.train_output_info[k].update(v)
+            printer.log_train_info(solver, batch_size, epoch_id, iter_id)
+            solver.history["train"].append(
+                {"step": solver.global_step, "lr": solver.optimizer_g.get_lr(), **averages}
+            )
+            sums, count = {}, 0
+        batch_tic = time.perf_counter()
