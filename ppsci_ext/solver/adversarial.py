@@ -34,10 +34,6 @@ class TrainingDiverged(UserError):
     """A loss or a weight became NaN or Inf."""
 
 
-def _split(t: paddle.Tensor, n: int):
-    return t[:n], t[n : 2 * n], t[2 * n :]
-
-
 class AdversarialSolver(ppsci.solver.Solver):
     """Solver that trains a ``ppsci_ext.arch.GAN`` with WGAN-GP.
 
@@ -159,14 +155,13 @@ class AdversarialSolver(ppsci.solver.Solver):
         x_interp = eps * real + (1.0 - eps) * fake
         x_interp.stop_gradient = False
         if getattr(gan.critic, "batch_coupled", True):
-            outs = [gan.critic({key: x}) for x in (real, fake, x_interp)]
+            outs = [gan.critic({key: x}) for x in (real, fake)]
         else:
-            # Paddle's concat double-grad fails when some inputs need no gradient.
-            real.stop_gradient = False
-            fake.stop_gradient = False
-            joint = gan.critic({key: paddle.concat([real, fake, x_interp])})
-            parts = {k: _split(v, n) for k, v in joint.items()}
-            outs = [{k: v[i] for k, v in parts.items()} for i in range(3)]
+            # One pass over real and fake together; the interpolates get their own
+            # pass so the double backward of the penalty covers only their rows.
+            joint = gan.critic({key: paddle.concat([real, fake])})
+            outs = [{k: v[:n] for k, v in joint.items()}, {k: v[n:] for k, v in joint.items()}]
+        outs.append(gan.critic({key: x_interp}))
         output_dict = {"x_interp": x_interp}
         for tag, out in zip(("real", "fake", "interp"), outs):
             for k, v in out.items():
@@ -270,8 +265,8 @@ class AdversarialSolver(ppsci.solver.Solver):
             "experiment": self.experiment,
             "generator": self.model.generator.state_dict(),
             "critic": self.model.critic.state_dict(),
-            "optimizer_g": self.optimizer_g.state_dict(),
-            "optimizer_d": self.optimizer_d.state_dict(),
+            "optimizer_g": ckpt.optimizer_state(self.optimizer_g, self.model.generator),
+            "optimizer_d": ckpt.optimizer_state(self.optimizer_d, self.model.critic),
             "epoch": epoch_id,
             "global_step": self.global_step,
             "best": dict(self.best),
@@ -303,8 +298,8 @@ class AdversarialSolver(ppsci.solver.Solver):
             )
         ckpt.load_checked(self.model.generator, state["generator"], "generator", path)
         ckpt.load_checked(self.model.critic, state["critic"], "critic", path)
-        self.optimizer_g.set_state_dict(state["optimizer_g"])
-        self.optimizer_d.set_state_dict(state["optimizer_d"])
+        ckpt.load_optimizer_state(self.optimizer_g, self.model.generator, state["optimizer_g"])
+        ckpt.load_optimizer_state(self.optimizer_d, self.model.critic, state["optimizer_d"])
         self.start_epoch = int(state["epoch"]) + 1
         self.global_step = int(state["global_step"])
         self.best = dict(state["best"])

@@ -118,6 +118,32 @@ def load_network(layer: nn.Layer, path: str, which: str) -> None:
     load_checked(layer, extract_network(obj, which, path), which, path)
 
 
+def optimizer_state(optimizer, layer: nn.Layer) -> Dict[str, Any]:
+    """Optimizer state keyed by structured parameter names.
+
+    Paddle keys accumulators by the unique runtime name of each parameter
+    (``linear_44.w_0_moment1_0``), which depends on how many layers the process
+    created before. Keying by the structured name (``net.0.weight``) makes the
+    state loadable into a freshly built model in any process.
+    """
+    names = {p.name: name for name, p in layer.named_parameters()}
+    state = {}
+    for key, value in optimizer.state_dict().items():
+        param = next((n for n in names if key.startswith(n + "_")), None)
+        state[names[param] + key[len(param):] if param else key] = value
+    return state
+
+
+def load_optimizer_state(optimizer, layer: nn.Layer, state: Dict[str, Any]) -> None:
+    """Inverse of ``optimizer_state``: restore accumulators into ``optimizer``."""
+    names = {name: p.name for name, p in layer.named_parameters()}
+    restored = {}
+    for key, value in state.items():
+        structured = next((n for n in names if key.startswith(n + "_")), None)
+        restored[names[structured] + key[len(structured):] if structured else key] = value
+    optimizer.set_state_dict(restored)
+
+
 def load_checkpoint(path: str) -> Dict[str, Any]:
     """Load a full training checkpoint, checking that it is one."""
     obj = load_file(path)
