@@ -67,8 +67,9 @@ def train(cfg: DictConfig):
     solver = make_solver(cfg, model)
     solver.train()
     visualize.plot_history(os.path.join(cfg.output_dir, "training_curves.png"), solver.history)
-    metrics = solver.history["eval"][-1] if solver.history["eval"] else {}
-    setup.write_metrics(cfg.output_dir, metrics, data=cfg.DATA.mode, checkpoint=solver.last_checkpoint)
+    metrics = dict(solver.history["eval"][-1]) if solver.history["eval"] else {}
+    step = metrics.pop("step", solver.global_step)
+    setup.write_metrics(cfg.output_dir, metrics, data=cfg.DATA.mode, step=step, checkpoint=solver.last_checkpoint)
 
 
 def evaluate(cfg: DictConfig):
