@@ -15,15 +15,15 @@ from ppsci_ext.solver import checkpoint as ckpt
 from ppsci_ext.solver import setup
 
 
-def make_solver(tmp_path, width=16, checkpoint_path=None, epochs=1, iters=2):
+def make_solver(tmp_path, width=16, checkpoint_path=None, epochs=1, iters=2, decay=0):
     paddle.seed(0)
     model = GAN(ToyGenerator(width=width), ToyCritic(width=width))
     objective = WGANGPLoss(0.1)
     constraint = setup.real_data_constraint(toy_arrays("8gaussians", 512, 0), 64, objective)
     return AdversarialSolver(
         model, constraint, ppsci.loss.FunctionalLoss(objective.generator),
-        setup.build_optimizer(model.generator.parameters(), 1e-3, 0.5, 0.9),
-        setup.build_optimizer(model.critic.parameters(), 1e-3, 0.5, 0.9),
+        setup.build_optimizer(model.generator.parameters(), 1e-3, 0.5, 0.9, decay),
+        setup.build_optimizer(model.critic.parameters(), 1e-3, 0.5, 0.9, decay),
         output_dir=str(tmp_path), epochs=epochs, iters_per_epoch=iters, n_critic=2, log_freq=1,
         checkpoint_path=checkpoint_path, experiment="toy",
     )
@@ -76,12 +76,14 @@ def test_joint_and_separate_critic_passes_agree(tmp_path):
 
 
 def test_checkpoint_roundtrip_and_resume(tmp_path):
-    solver = make_solver(tmp_path / "a", epochs=1)
+    solver = make_solver(tmp_path / "a", epochs=1, decay=4)
     solver.train()
     path = tmp_path / "a" / "checkpoints" / "latest.pdckpt"
     assert path.exists() and (tmp_path / "a" / "checkpoints" / "latest_gen.pdparams").exists()
-    resumed = make_solver(tmp_path / "b", checkpoint_path=str(path), epochs=2)
+    resumed = make_solver(tmp_path / "b", checkpoint_path=str(path), epochs=2, decay=4)
     assert resumed.start_epoch == 2 and resumed.global_step == 2
+    assert resumed.optimizer_g.get_lr() == pytest.approx(0.5e-3)  # linear decay, half way
+    assert resumed.optimizer_d.get_lr() == pytest.approx(0.5e-3)
     for k, v in solver.model.state_dict().items():
         np.testing.assert_array_equal(v.numpy(), resumed.model.state_dict()[k].numpy())
     for name, opt in (("optimizer_g", "generator"), ("optimizer_d", "critic")):
@@ -93,6 +95,7 @@ def test_checkpoint_roundtrip_and_resume(tmp_path):
                 np.testing.assert_array_equal(v.numpy(), loaded[k].numpy())
     resumed.train()
     assert resumed.global_step == 4
+    assert resumed.optimizer_g.get_lr() == pytest.approx(0.0)
     assert [r["step"] for r in resumed.history["train"]] == [1, 2, 3, 4]
 
 

@@ -1,5 +1,40 @@
 """Sample-quality metrics as plain functions plus FunctionalMetric callables."""
 
+from ppsci_ext.metric.fid import feature_statistics, frechet_distance
+from ppsci_ext.metric.inception import (
+    PROTOCOL,
+    FIDMetric,
+    InceptionMetrics,
+    ISMetric,
+    KIDMetric,
+    dataset_statistics,
+    inception_outputs,
+    load_inception,
+    load_statistics,
+    save_statistics,
+    to_uint8_images,
+)
+from ppsci_ext.metric.isc import inception_score
+from ppsci_ext.metric.kid import kernel_inception_distance
 from ppsci_ext.metric.toy import ToyMetric, mode_coverage, sliced_wasserstein
 
-__all__ = ["ToyMetric", "mode_coverage", "sliced_wasserstein"]
+__all__ = [
+    "ToyMetric",
+    "mode_coverage",
+    "sliced_wasserstein",
+    "PROTOCOL",
+    "FIDMetric",
+    "ISMetric",
+    "KIDMetric",
+    "InceptionMetrics",
+    "dataset_statistics",
+    "feature_statistics",
+    "frechet_distance",
+    "inception_outputs",
+    "inception_score",
+    "kernel_inception_distance",
+    "load_inception",
+    "load_statistics",
+    "save_statistics",
+    "to_uint8_images",
+]

@@ -1,0 +1,198 @@
+"""Score images with IS / FID / KID from the command line (in the manner of torch-fidelity's CLI).
+
+::
+
+    python -m ppsci_ext.metric.score samples/ --weights inception_fid_is.pdparams --is
+    python -m ppsci_ext.metric.score samples.npz cifar10_train.npz --weights inception_fid_is.pdparams --fid --kid
+    python -m ppsci_ext.metric.score cifar10_train_png/ --weights inception_fid.pdparams --save-stats cifar10_train.npz
+
+An input is a folder of images (PNG, JPEG, BMP; read in name order) or an
+``.npz`` holding one uint8 image array (``--key`` picks one of several). The
+reference may also be a statistics ``.npz`` (``mu``, ``sigma`` and, for KID,
+``features``) written by ``--save-stats``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from typing import Dict, List, Optional
+
+import numpy as np
+
+from ppsci_ext.errors import UserError, exit_on_user_error
+from ppsci_ext.metric.fid import feature_statistics, frechet_distance
+from ppsci_ext.metric.inception import (
+    PROTOCOL,
+    inception_outputs,
+    load_inception,
+    load_statistics,
+    save_statistics,
+    statistics_of,
+    to_uint8_images,
+    weights_digest,
+)
+from ppsci_ext.metric.isc import inception_score
+from ppsci_ext.metric.kid import kernel_inception_distance
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
+
+
+def read_image_folder(folder: str) -> np.ndarray:
+    """All images of a folder (not recursive), in name order, as ``[N, H, W, 3]`` uint8.
+
+    Args:
+        folder (str): Folder of equally sized images.
+
+    Returns:
+        np.ndarray: The images.
+    """
+    from PIL import Image  # Pillow comes with matplotlib, a dependency
+
+    names = sorted(n for n in os.listdir(folder) if n.lower().endswith(IMAGE_EXTENSIONS))
+    if not names:
+        raise UserError(f"{folder!r} has no {'/'.join(IMAGE_EXTENSIONS)} images.")
+    images = []
+    for name in names:
+        try:
+            with Image.open(os.path.join(folder, name)) as im:
+                images.append(np.asarray(im.convert("RGB")))
+        except OSError as e:
+            raise UserError(f"cannot read image {os.path.join(folder, name)!r} ({e}).") from None
+        if images[-1].shape != images[0].shape:
+            raise UserError(
+                f"{names[0]} is {images[0].shape[1]}x{images[0].shape[0]} but {name} is "
+                f"{images[-1].shape[1]}x{images[-1].shape[0]}; score images of one size."
+            )
+    return np.stack(images)
+
+
+def read_input(path: str, key: Optional[str] = None) -> Dict[str, np.ndarray]:
+    """Images (``{"images": ...}``) or statistics (``{"mu", "sigma", ...}``) from a folder or an ``.npz``."""
+    if os.path.isdir(path):
+        return {"images": read_image_folder(path)}
+    if not os.path.isfile(path):
+        raise UserError(f"{path!r} is neither a folder of images nor an .npz file.")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            names = list(data.files)
+            if "mu" in names and "sigma" in names:
+                return load_statistics(path)
+            if key is None and len(names) != 1:
+                raise UserError(f"{path!r} holds arrays {names}; choose the images with --key NAME.")
+            name = key or names[0]
+            if name not in names:
+                raise UserError(f"{path!r} has no array {name!r}; it holds {names}.")
+            images = data[name]
+    except UserError:
+        raise
+    except Exception as e:  # numpy raises several types for a file that is not an .npz
+        raise UserError(f"{path!r} is not a readable .npz ({type(e).__name__}: {e}).") from None
+    if images.dtype != np.uint8:
+        raise UserError(f"{path!r}: array {name!r} is {images.dtype}; store the images as uint8 in [0, 255].")
+    return {"images": to_uint8_images(images)}
+
+
+def score(
+    input1: str,
+    input2: Optional[str],
+    weights: str,
+    isc: bool = False,
+    fid: bool = False,
+    kid: bool = False,
+    key: Optional[str] = None,
+    batch_size: int = PROTOCOL["batch_size"],
+    is_splits: int = PROTOCOL["is_splits"],
+    kid_subsets: int = PROTOCOL["kid_subsets"],
+    kid_subset_size: int = PROTOCOL["kid_subset_size"],
+    save_stats: Optional[str] = None,
+) -> Dict[str, float]:
+    """Compute the requested metrics of ``input1`` (against ``input2`` for FID / KID).
+
+    Args:
+        input1 (str): Folder or ``.npz`` of the images to score.
+        input2 (Optional[str]): Reference images or statistics (FID, KID).
+        weights (str): Converted Inception weights.
+        isc (bool): Compute the Inception Score of input1.
+        fid (bool): Compute FID between input1 and input2.
+        kid (bool): Compute KID between input1 and input2.
+        key (Optional[str]): Array name in image ``.npz`` files with several arrays.
+        batch_size (int): Images per forward pass.
+        is_splits (int): IS splits.
+        kid_subsets (int): KID subsets.
+        kid_subset_size (int): KID subset size.
+        save_stats (Optional[str]): Write input1's statistics (with features) to this ``.npz``.
+
+    Returns:
+        Dict[str, float]: ``is_mean``/``is_std``, ``fid``, ``kid_mean``/``kid_std`` as requested.
+    """
+    if not (isc or fid or kid or save_stats):
+        raise UserError("nothing to do: ask for --is, --fid, --kid and/or --save-stats PATH.")
+    if (fid or kid) and not input2:
+        raise UserError("FID and KID need a second input: reference images or a statistics .npz.")
+    net = load_inception(weights)
+    first = read_input(input1, key)
+    if "images" not in first:
+        raise UserError(f"{input1!r} holds statistics, not images; the first input must be images.")
+    out = inception_outputs(first["images"], net, batch_size, logits=isc)
+    result: Dict[str, float] = {}
+    if isc:
+        result["is_mean"], result["is_std"] = inception_score(out["logits"], is_splits)
+    if save_stats:
+        save_statistics(save_stats, statistics_of(out["pool3"]), num_images=len(out["pool3"]),
+                        weights_digest=weights_digest(weights))
+    if fid or kid:
+        second = read_input(input2, key)
+        if "images" in second:
+            second = statistics_of(inception_outputs(second["images"], net, batch_size)["pool3"])
+        if fid:
+            mu, sigma = feature_statistics(out["pool3"])
+            result["fid"] = frechet_distance(mu, sigma, second["mu"], second["sigma"])
+        if kid:
+            if "features" not in second:
+                raise UserError(f"{input2!r} has no features for KID; recompute it with --save-stats.")
+            result["kid_mean"], result["kid_std"] = kernel_inception_distance(
+                out["pool3"], second["features"], kid_subsets, kid_subset_size
+            )
+    return result
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m ppsci_ext.metric.score",
+        description="Inception Score, FID and KID with the 2015-12-05 Inception network (see docs/metrics.md).",
+    )
+    parser.add_argument("input1", help="images to score: a folder of PNG/JPEG files or an .npz of uint8 images")
+    parser.add_argument("input2", nargs="?", help="reference for FID/KID: images (folder or .npz) or statistics .npz")
+    parser.add_argument("--weights", required=True, help="converted Inception weights (.pdparams)")
+    parser.add_argument("--is", dest="isc", action="store_true", help="Inception Score of input1 (needs fc weights)")
+    parser.add_argument("--fid", action="store_true", help="FID between input1 and input2")
+    parser.add_argument("--kid", action="store_true", help="KID between input1 and input2")
+    parser.add_argument("--key", help="array name in .npz inputs with several arrays")
+    parser.add_argument("--batch-size", type=int, default=PROTOCOL["batch_size"])
+    parser.add_argument("--is-splits", type=int, default=PROTOCOL["is_splits"])
+    parser.add_argument("--kid-subsets", type=int, default=PROTOCOL["kid_subsets"])
+    parser.add_argument("--kid-subset-size", type=int, default=PROTOCOL["kid_subset_size"])
+    parser.add_argument("--save-stats", metavar="PATH", help="write input1's mu, sigma and features to this .npz")
+    parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    args = parser.parse_args(argv)
+    result = exit_on_user_error(score)(
+        args.input1, args.input2, args.weights, args.isc, args.fid, args.kid, args.key, args.batch_size,
+        args.is_splits, args.kid_subsets, args.kid_subset_size, args.save_stats,
+    )
+    if args.json:
+        print(json.dumps(result))
+        return
+    if "is_mean" in result:
+        print(f"Inception Score: {result['is_mean']:.4f} +- {result['is_std']:.4f}")
+    if "fid" in result:
+        print(f"FID: {result['fid']:.4f}")
+    if "kid_mean" in result:
+        print(f"KID: {result['kid_mean']:.6f} +- {result['kid_std']:.6f}")
+    if args.save_stats:
+        print(f"statistics written to {args.save_stats}")
+
+
+if __name__ == "__main__":
+    main()
