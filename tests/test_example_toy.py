@@ -119,3 +119,12 @@ def test_unknown_mode(tmp_path, example):
     proc = example("wgangp_toy.py", "mode=predict", f"output_dir={tmp_path}", cwd=str(tmp_path))
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr
+
+
+def test_eval_without_path_uses_shipped_weights(tmp_path, example):
+    proc = example("wgangp_toy.py", "mode=eval", f"output_dir={tmp_path}", cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    data = _metrics(tmp_path / "metrics.json")
+    assert data["generator"].endswith("wgangp_toy_8gaussians_gen.pdparams")
+    assert data["metrics"]["toy.modes"] == 8 and data["metrics"]["toy.high_quality"] >= 0.8
+    assert (tmp_path / "toy_eval.png").exists()

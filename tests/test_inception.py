@@ -386,21 +386,33 @@ def test_converter_rejects_wrong_files(tmp_path):
     not_torch = tmp_path / "other.zip"
     with zipfile.ZipFile(not_torch, "w") as zf:
         zf.writestr("readme.txt", "hello")
-    truncated = tmp_path / "truncated.pth"
-    write_torch_file(str(truncated), {"fc.weight": np.ones((4, 3), np.float32)})
-    with zipfile.ZipFile(truncated) as zf:
-        entries = {n: zf.read(n) for n in zf.namelist()}
-    entries["archive/data/0"] = entries["archive/data/0"][:20]
-    with zipfile.ZipFile(truncated, "w") as zf:
-        for name, data in entries.items():
-            zf.writestr(name, data)
+
+    def tampered(name: str, edit) -> str:
+        path = str(tmp_path / name)
+        write_torch_file(path, {"fc.weight": np.ones((4, 3), np.float32)})
+        with zipfile.ZipFile(path) as zf:
+            entries = {n: zf.read(n) for n in zf.namelist()}
+        edit(entries)
+        with zipfile.ZipFile(path, "w") as zf:
+            for member, data in entries.items():
+                zf.writestr(member, data)
+        return path
+
+    def shorten_storage(entries):
+        entries["archive/data/0"] = entries["archive/data/0"][:20]
+
+    def enlarge_shape(entries):  # size (4, 3) -> (5, 3) over a storage of 12 floats
+        shape = b"(J" + struct.pack("<i", 4) + b"J" + struct.pack("<i", 3) + b"t"
+        assert shape in entries["archive/data.pkl"]
+        entries["archive/data.pkl"] = entries["archive/data.pkl"].replace(shape, shape.replace(b"\x04", b"\x05"), 1)
     other_model = tmp_path / "other_model.pth"
     write_torch_file(str(other_model), {"layer.weight": np.ones((4, 3), np.float32)})
     cases = [
         (tmp_path / "missing.pth", "not found"),
         (garbage, "neither a zip nor"),
         (not_torch, "not a PyTorch weights file"),
-        (truncated, "truncated"),
+        (tampered("truncated.pth", shorten_storage), "truncated"),
+        (tampered("too_long.pth", enlarge_shape), "reaching past its storage"),
         (other_model, "not a converted FID Inception network"),
     ]
     for path, message in cases:

@@ -98,9 +98,16 @@ class ScriptObject:
         self.state = dict(state) if isinstance(state, dict) else {}
 
 
+def _is_index(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
 def _rebuild_tensor(storage: _StorageRef, storage_offset: int, size, stride, *unused) -> _TensorRef:
     if not isinstance(storage, _StorageRef):
         raise pickle.UnpicklingError("tensor without a storage record")
+    if not (isinstance(size, tuple) and isinstance(stride, tuple) and len(size) == len(stride)
+            and all(map(_is_index, size + stride)) and _is_index(storage_offset)):
+        raise pickle.UnpicklingError(f"bad tensor layout: offset {storage_offset!r}, size {size!r}, stride {stride!r}")
     return _TensorRef(storage.key, storage_offset, size, stride)
 
 
@@ -178,10 +185,10 @@ def _resolve(obj: Any, arrays: Dict[str, np.ndarray], source: str) -> Any:
     """Replace tensor references by NumPy arrays, checking they lie inside their storage."""
     if isinstance(obj, _TensorRef):
         storage = arrays[obj.storage_key]
-        if any(s < 0 for s in obj.size) or any(s < 0 for s in obj.stride) or obj.storage_offset < 0:
-            raise UserError(f"{source} has a tensor with a negative size or stride; the file is corrupt.")
         last = obj.storage_offset + sum((n - 1) * s for n, s in zip(obj.size, obj.stride)) if all(obj.size) else -1
-        if last >= storage.size:
+        # Bounds are checked before as_strided, which would otherwise read memory outside the storage;
+        # the element count is bounded too, so a zero stride cannot blow a small storage up.
+        if last >= storage.size or int(np.prod(obj.size, dtype=object)) > max(storage.size, 1):
             raise UserError(f"{source} has a tensor reaching past its storage; the file is corrupt or truncated.")
         if not all(obj.size):
             return np.zeros(obj.size, dtype=storage.dtype)
