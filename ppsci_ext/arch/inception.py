@@ -246,7 +246,7 @@ class InceptionV3FID(base.Arch):
         >>> from ppsci_ext.arch import InceptionV3FID
         >>> net = InceptionV3FID()  # random weights; use InceptionV3FID.from_pdparams(path)
         >>> out = net({"img": paddle.randint(0, 256, [2, 3, 32, 32]).astype("uint8")})
-        >>> out["pool3"].shape, out["logits"].shape
+        >>> list(out["pool3"].shape), list(out["logits"].shape)
         ([2, 2048], [2, 1008])
     """
 
@@ -259,7 +259,6 @@ class InceptionV3FID(base.Arch):
         super().__init__()
         self.input_keys = tuple(input_keys)
         self.output_keys = tuple(output_keys)
-        self.with_logits = with_logits
         # Attribute names are pytorch-fid's, so its state dict keys map one to one.
         self.Conv2d_1a_3x3 = _ConvBN(3, 32, 3, stride=2)
         self.Conv2d_2a_3x3 = _ConvBN(32, 32, 3)
@@ -279,6 +278,8 @@ class InceptionV3FID(base.Arch):
         self.Mixed_7c = _InceptionE(2048, pool="max")
         self.fc = nn.Linear(POOL3_DIM, NUM_LOGITS) if with_logits else None
         self.weights_path = ""  # set by from_pdparams, for error messages
+        for param in self.parameters():
+            param.stop_gradient = True  # inference only: no backward graph is ever recorded
         self.eval()
 
     @classmethod

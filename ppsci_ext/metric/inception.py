@@ -236,7 +236,8 @@ def dataset_statistics(
 
     Examples:
         >>> from ppsci_ext.metric import dataset_statistics
-        >>> stats = dataset_statistics(lambda: train_images, "cifar10-train", "inception_fid.pdparams")  # doctest: +SKIP
+        >>> stats = dataset_statistics(
+        ...     lambda: train_images, "cifar10-train", "inception_fid.pdparams")  # doctest: +SKIP
     """
     if not name or os.sep in name or (os.altsep and os.altsep in name):
         raise UserError(f"dataset name {name!r} must be a non-empty file name without path separators.")
