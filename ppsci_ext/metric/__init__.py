@@ -1,5 +1,12 @@
 """Sample-quality metrics as plain functions plus FunctionalMetric callables."""
 
+from ppsci_ext.metric.classifier import (
+    MNISTClassifierMetric,
+    classifier_frechet_distance,
+    classifier_outputs,
+    load_classifier,
+    mnist_score,
+)
 from ppsci_ext.metric.fid import feature_statistics, frechet_distance
 from ppsci_ext.metric.inception import (
     PROTOCOL,
@@ -19,6 +26,11 @@ from ppsci_ext.metric.kid import kernel_inception_distance
 from ppsci_ext.metric.toy import ToyMetric, mode_coverage, sliced_wasserstein
 
 __all__ = [
+    "MNISTClassifierMetric",
+    "classifier_frechet_distance",
+    "classifier_outputs",
+    "load_classifier",
+    "mnist_score",
     "ToyMetric",
     "mode_coverage",
     "sliced_wasserstein",

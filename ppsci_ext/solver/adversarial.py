@@ -63,6 +63,9 @@ class AdversarialSolver(ppsci.solver.Solver):
         validator (Optional[Dict[str, ppsci.validate.Validator]]): Validators.
         visualize_fn (Optional[Callable[[AdversarialSolver, str], None]]): Called
             after each evaluation with a tag such as "epoch_3" to draw pictures.
+        step_fn (Optional[Callable[[AdversarialSolver], None]]): Called after every
+            generator iteration (e.g. to draw a sample grid every ``VIS.every``
+            iterations). Defaults to None.
         checkpoint_path (Optional[str]): Full checkpoint to resume from.
         config_yaml (Optional[str]): Config to store in checkpoints.
         experiment (str): Name stored in checkpoints and checked on resume.
@@ -89,6 +92,7 @@ class AdversarialSolver(ppsci.solver.Solver):
         monitor: Optional[str] = None,
         validator: Optional[Dict[str, "ppsci.validate.Validator"]] = None,
         visualize_fn: Optional[Callable[["AdversarialSolver", str], None]] = None,
+        step_fn: Optional[Callable[["AdversarialSolver"], None]] = None,
         checkpoint_path: Optional[str] = None,
         config_yaml: Optional[str] = None,
         experiment: str = "wgangp",
@@ -133,6 +137,7 @@ class AdversarialSolver(ppsci.solver.Solver):
         self.generator_batch_size = generator_batch_size
         self.monitor = monitor
         self.visualize_fn = visualize_fn
+        self.step_fn = step_fn
         self.config_yaml = config_yaml
         self.experiment = experiment
         self.start_epoch = 1
@@ -355,4 +360,6 @@ def adversarial_epoch(solver: AdversarialSolver, epoch_id: int, log_freq: int) -
                 {"step": solver.global_step, "lr": solver.optimizer_g.get_lr(), **averages}
             )
             sums, count = {}, 0
+        if solver.step_fn is not None:
+            solver.step_fn(solver)
         batch_tic = time.perf_counter()

@@ -61,8 +61,9 @@ def sample_validator(noise: Dict[str, np.ndarray], real: Dict[str, np.ndarray], 
     return {name: validator}
 
 
-def build_solver(cfg: DictConfig, model, constraint, validator, visualize_fn, experiment: str) -> AdversarialSolver:
-    """AdversarialSolver from the TRAIN/LOSS sections of an example config."""
+def build_solver(cfg: DictConfig, model, constraint, validator, visualize_fn, experiment: str,
+                 step_fn: Optional[Callable] = None) -> AdversarialSolver:
+    """AdversarialSolver from the TRAIN/LOSS sections of an example config (``step_fn``: see AdversarialSolver)."""
     t = cfg.TRAIN
     objective = WGANGPLoss(cfg.LOSS.gp_lambda, cfg.LOSS.get("acgan_critic_scale", 0.0),
                            cfg.LOSS.get("acgan_generator_scale", 0.0))
@@ -87,6 +88,7 @@ def build_solver(cfg: DictConfig, model, constraint, validator, visualize_fn, ex
         monitor=t.get("monitor"),
         validator=validator,
         visualize_fn=visualize_fn,
+        step_fn=step_fn,
         checkpoint_path=t.checkpoint_path,
         config_yaml=OmegaConf.to_yaml(cfg),
         experiment=experiment,

@@ -1,6 +1,7 @@
-"""Toy plots and training curves (PNG)."""
+"""Toy plots, sample grids and training curves (PNG)."""
 
 from ppsci_ext.visualize.curves import plot_history
+from ppsci_ext.visualize.grid import image_grid, save_image_grid
 from ppsci_ext.visualize.toy import critic_grid, plot_toy
 
-__all__ = ["critic_grid", "plot_history", "plot_toy"]
+__all__ = ["critic_grid", "image_grid", "plot_history", "plot_toy", "save_image_grid"]

@@ -1,0 +1,77 @@
+"""A restricted unpickler for data files: numpy arrays and builtin containers, nothing else.
+
+A pickle is a program: ``pickle.load`` can import and call any function the
+file names. Data files such as ``mnist.pkl.gz`` only ever need numpy's array
+reconstruction and builtin containers, so every other global is refused
+before anything is called.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+from typing import Any
+
+from ppsci_ext.errors import UserError
+
+# (module, name) pairs a pickled numpy array needs. numpy 2 writes
+# numpy._core.*; numpy 1.x writes numpy.core.*; both resolve to the same objects.
+_ALLOWED = {
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "scalar"),
+    ("numpy._core.multiarray", "scalar"),
+    ("numpy", "ndarray"),
+    ("numpy", "dtype"),
+    # Python 3 writes bytes in protocol-2 pickles as _codecs.encode(str, "latin1"); it only converts text.
+    ("_codecs", "encode"),
+}
+_BUILTINS = {"list", "tuple", "dict", "set", "frozenset", "int", "float", "complex", "bool", "str", "bytes",
+             "bytearray"}
+
+
+class _DataUnpickler(pickle.Unpickler):
+    """Unpickler whose ``find_class`` only returns the globals listed above."""
+
+    def __init__(self, file, source: str):
+        super().__init__(file, encoding="latin1")  # the classic MNIST pickle was written by Python 2
+        self.source = source
+
+    def find_class(self, module: str, name: str):
+        if (module, name) in _ALLOWED or (module in ("builtins", "__builtin__") and name in _BUILTINS):
+            if module == "__builtin__":
+                module = "builtins"
+            return super().find_class(module, name)
+        raise UserError(
+            f"refusing to load {self.source!r}: the pickle asks for {module}.{name}, which a data file never "
+            "needs (only numpy arrays and builtin containers are allowed). Nothing from it was run; get the "
+            "file again from a source you trust."
+        )
+
+
+def safe_loads(data: bytes, source: str = "<bytes>") -> Any:
+    """Unpickle ``data`` admitting only numpy arrays and builtin containers.
+
+    Args:
+        data (bytes): Pickle bytes (any protocol; Python 2 strings decode as latin-1).
+        source (str): Name of the file, used in error messages.
+
+    Returns:
+        Any: The unpickled object.
+
+    Raises:
+        UserError: If the pickle names any other global (nothing from it is
+            called) or is not a readable pickle.
+
+    Examples:
+        >>> import pickle, numpy as np
+        >>> from ppsci_ext.data.safe_pickle import safe_loads
+        >>> safe_loads(pickle.dumps((np.zeros(2), [1, 2])))[1]
+        [1, 2]
+    """
+    try:
+        return _DataUnpickler(io.BytesIO(data), source).load()
+    except UserError:
+        raise
+    except Exception as e:  # truncated or garbled pickles raise many types
+        raise UserError(f"{source!r} is not a readable pickle ({type(e).__name__}: {e}); get the file again.") from None

@@ -1,0 +1,168 @@
+"""MNIST score and Frechet distance from a small digit classifier: sample quality without ImageNet weights.
+
+- MNIST score: the Inception-Score formula ``exp(E_x KL(p(y|x) || p(y)))`` with
+  the 10-way softmax of ``ppsci_ext.arch.MNISTClassifier`` instead of
+  Inception's, over 10 consecutive splits (``ppsci_ext.metric.inception_score``).
+  It is 1 for samples the classifier cannot tell apart and 10 for confidently
+  classified samples spread evenly over the digits.
+- Classifier Frechet distance: ``frechet_distance`` between Gaussian fits of the
+  classifier's penultimate features (128-d) of the samples and of the real
+  test digits (lower is better, 0 for identical statistics).
+
+The weights shipped in ``ppsci_ext/pretrained/mnist_classifier.pdparams`` come
+from ``python -m ppsci_ext.metric.train_mnist_classifier`` (see docs/mnist.md).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Dict, Optional, Tuple
+
+import numpy as np
+import paddle
+
+from ppsci_ext.arch.mnist import MNISTClassifier
+from ppsci_ext.errors import UserError
+from ppsci_ext.metric.fid import feature_statistics, frechet_distance
+from ppsci_ext.metric.isc import inception_score
+
+SHIPPED_CLASSIFIER = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "pretrained",
+                                  "mnist_classifier.pdparams")
+
+_NETS: Dict[Tuple[str, float], MNISTClassifier] = {}
+
+
+def load_classifier(weights_path: Optional[str] = None) -> MNISTClassifier:
+    """The classifier in eval mode, loaded once per file and process.
+
+    Args:
+        weights_path (Optional[str]): ``.pdparams`` written by ``train_mnist_classifier``;
+            None = the shipped weights.
+
+    Returns:
+        MNISTClassifier: The network.
+    """
+    from ppsci_ext.solver.checkpoint import load_network  # solver imports metric; import late to avoid a cycle
+
+    path = weights_path or SHIPPED_CLASSIFIER
+    if not os.path.isfile(path):
+        raise UserError(f"MNIST classifier weights {path!r} not found; train them with `python -m "
+                        "ppsci_ext.metric.train_mnist_classifier --out PATH` and set EVAL.classifier_path=PATH.")
+    key = (os.path.abspath(path), os.path.getmtime(path))
+    if key not in _NETS:
+        net = MNISTClassifier()
+        load_network(net, path, "MNIST classifier")
+        net.eval()
+        _NETS[key] = net
+    return _NETS[key]
+
+
+def classifier_outputs(images, net: MNISTClassifier, batch_size: int = 500) -> Dict[str, np.ndarray]:
+    """Softmax logits and penultimate features of images ``[N, 1, 28, 28]`` (or ``[N, 784]``) in [0, 1].
+
+    Args:
+        images: Array or tensor of N digits.
+        net (MNISTClassifier): The classifier.
+        batch_size (int): Images per forward pass. Defaults to 500.
+
+    Returns:
+        Dict[str, np.ndarray]: ``logits`` ``[N, 10]`` and ``features`` ``[N, D]``, float64.
+    """
+    x = images.numpy() if isinstance(images, paddle.Tensor) else np.asarray(images)
+    if x.ndim < 2 or x.shape[0] == 0 or int(np.prod(x.shape[1:])) != 784:
+        raise UserError(f"the MNIST classifier needs [N, 1, 28, 28] images, got shape {x.shape}.")
+    if not np.all(np.isfinite(x)):
+        raise UserError("images contain NaN or infinity; the generator diverged.")
+    x = x.reshape(-1, 1, 28, 28).astype(np.float32)
+    logits, features = [], []
+    net.eval()
+    with paddle.no_grad():
+        for i in range(0, len(x), batch_size):
+            out = net({net.input_keys[0]: paddle.to_tensor(x[i : i + batch_size])})
+            logits.append(out[net.output_keys[0]].numpy())
+            features.append(out[net.output_keys[1]].numpy())
+    return {"logits": np.concatenate(logits).astype(np.float64),
+            "features": np.concatenate(features).astype(np.float64)}
+
+
+def mnist_score(logits, splits: int = 10) -> Tuple[float, float]:
+    """MNIST score (Inception-Score formula on the classifier's predictions): mean and std over splits.
+
+    Args:
+        logits: ``[N, 10]`` classifier logits.
+        splits (int): Consecutive splits. Defaults to 10.
+
+    Returns:
+        Tuple[float, float]: Mean and standard deviation over the splits.
+
+    Examples:
+        >>> import numpy as np
+        >>> from ppsci_ext.metric import mnist_score
+        >>> mnist_score(np.zeros((20, 10)), splits=2)  # uniform predictions
+        (1.0, 0.0)
+    """
+    return inception_score(logits, splits, kind="logits")
+
+
+def classifier_frechet_distance(features, reference: Dict[str, np.ndarray]) -> float:
+    """Frechet distance between the Gaussian fit of ``features`` and ``reference`` (``mu``, ``sigma``).
+
+    Args:
+        features: ``[N, D]`` penultimate features of the samples.
+        reference (Dict[str, np.ndarray]): ``mu`` ``[D]`` and ``sigma`` ``[D, D]`` of the real digits.
+
+    Returns:
+        float: The distance.
+    """
+    mu, sigma = feature_statistics(features)
+    return frechet_distance(mu, sigma, reference["mu"], reference["sigma"])
+
+
+class MNISTClassifierMetric:
+    """FunctionalMetric-compatible MNIST score and classifier Frechet distance of generated digits.
+
+    ``output_dict[key]`` holds generated digits in [0, 1]. The real side of the
+    distance is ``reference_images`` when given, else ``label_dict[key]``.
+
+    Args:
+        weights_path (Optional[str]): Classifier weights; None = the shipped ones.
+        key (str): Name of the images in both dicts. Defaults to "img".
+        reference_images (Optional[np.ndarray]): Real digits (e.g. the test split),
+            whose statistics are computed once. Defaults to None.
+        splits (int): Splits of the score. Defaults to 10.
+        batch_size (int): Images per forward pass. Defaults to 500.
+
+    Returns (of a call):
+        Dict[str, float]: ``score``, ``score_std`` and ``frechet``.
+
+    Examples:
+        >>> import ppsci
+        >>> from ppsci_ext.metric import MNISTClassifierMetric
+        >>> metric = ppsci.metric.FunctionalMetric(MNISTClassifierMetric())  # doctest: +SKIP
+    """
+
+    def __init__(self, weights_path: Optional[str] = None, key: str = "img",
+                 reference_images: Optional[np.ndarray] = None, splits: int = 10, batch_size: int = 500):
+        self.net = load_classifier(weights_path)
+        self.key = key
+        self.splits = splits
+        self.batch_size = batch_size
+        self._reference = None
+        if reference_images is not None:
+            self._reference = self._statistics(reference_images)
+
+    def _statistics(self, images) -> Dict[str, np.ndarray]:
+        mu, sigma = feature_statistics(classifier_outputs(images, self.net, self.batch_size)["features"])
+        return {"mu": mu, "sigma": sigma}
+
+    def __call__(self, output_dict: Dict, label_dict: Optional[Dict] = None) -> Dict[str, float]:
+        if self.key not in output_dict:
+            raise UserError(f"no generated images under {self.key!r}; the outputs are {sorted(output_dict)}.")
+        out = classifier_outputs(output_dict[self.key], self.net, self.batch_size)
+        result = dict(zip(("score", "score_std"), mnist_score(out["logits"], self.splits)))
+        reference = self._reference
+        if reference is None and label_dict and self.key in label_dict:
+            reference = self._statistics(label_dict[self.key])
+        if reference is not None:
+            result["frechet"] = classifier_frechet_distance(out["features"], reference)
+        return result
