@@ -36,32 +36,10 @@ DOWNLOAD_HINT = ("download cifar-10-python.tar.gz from https://www.cs.toronto.ed
                  "DATA.data_path=/path/to/cifar-10-python.tar.gz (or to the extracted cifar-10-batches-py folder)")
 
 
-def _latin1_encode(text: str, encoding: str = "latin1") -> bytes:
-    """The one use of ``_codecs.encode`` in pickles: bytes written by Python 3 at protocol <= 2."""
-    if encoding not in ("latin1", "latin-1"):
-        raise UserError(f"refusing a pickle that encodes bytes with the codec {encoding!r}; only latin1 is used "
-                        "by real data files. Get the file again from a source you trust.")
-    return text.encode("latin1")
-
-
-class _BatchUnpickler(safe_pickle._DataUnpickler):
-    """The restricted data unpickler, plus latin-1 ``_codecs.encode``.
-
-    Python 3 writes ``bytes`` (keys such as ``b"data"``, array buffers) at
-    pickle protocol 2 as ``_codecs.encode(text, "latin1")``; the real archive,
-    written by Python 2, does not need it. Only that codec is admitted.
-    """
-
-    def find_class(self, module: str, name: str):
-        if (module, name) == ("_codecs", "encode"):
-            return _latin1_encode
-        return super().find_class(module, name)
-
-
 def safe_load_batch(raw: bytes, source: str):
-    """Unpickle a CIFAR-10 batch file admitting only numpy arrays, builtins and latin-1 bytes."""
+    """Unpickle a CIFAR-10 batch file with ``safe_pickle``'s restricted unpickler."""
     try:
-        return _BatchUnpickler(io.BytesIO(raw), source).load()
+        return safe_pickle._DataUnpickler(io.BytesIO(raw), source).load()
     except UserError:
         raise
     except Exception as e:  # truncated or garbled pickles raise many types

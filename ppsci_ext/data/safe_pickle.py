@@ -23,21 +23,34 @@ _ALLOWED = {
     ("numpy._core.multiarray", "scalar"),
     ("numpy", "ndarray"),
     ("numpy", "dtype"),
-    # Python 3 writes bytes in protocol-2 pickles as _codecs.encode(str, "latin1"); it only converts text.
-    ("_codecs", "encode"),
 }
 _BUILTINS = {"list", "tuple", "dict", "set", "frozenset", "int", "float", "complex", "bool", "str", "bytes",
              "bytearray"}
 
 
+def _latin1_encode(text: str, encoding: str = "latin1") -> bytes:
+    """Stand-in for ``_codecs.encode`` restricted to latin-1.
+
+    Python 3 writes ``bytes`` (dict keys such as ``b"data"``, array buffers) at
+    pickle protocols <= 2 as ``_codecs.encode(text, "latin1")``; no data file
+    needs any other codec.
+    """
+    if encoding not in ("latin1", "latin-1"):
+        raise UserError(f"refusing a pickle that encodes bytes with the codec {encoding!r}; data files only use "
+                        "latin1. Get the file again from a source you trust.")
+    return text.encode("latin1")
+
+
 class _DataUnpickler(pickle.Unpickler):
-    """Unpickler whose ``find_class`` only returns the globals listed above."""
+    """Unpickler whose ``find_class`` only returns the globals listed above (and latin-1 encoding)."""
 
     def __init__(self, file, source: str):
         super().__init__(file, encoding="latin1")  # the classic MNIST pickle was written by Python 2
         self.source = source
 
     def find_class(self, module: str, name: str):
+        if (module, name) == ("_codecs", "encode"):
+            return _latin1_encode
         if (module, name) in _ALLOWED or (module in ("builtins", "__builtin__") and name in _BUILTINS):
             if module == "__builtin__":
                 module = "builtins"
