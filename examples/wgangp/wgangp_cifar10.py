@@ -25,7 +25,6 @@ from ppsci_ext.data.cifar10 import CLASS_NAMES, NUM_CLASSES, cifar10_arrays
 from ppsci_ext.errors import UserError, check_positive, exit_on_user_error
 from ppsci_ext.loss import WGANGPLoss
 from ppsci_ext.solver import checkpoint, setup
-from ppsci_ext.visualize import plot_history
 from ppsci_ext.visualize.export import export_samples
 from ppsci_ext.visualize.grid import save_image_grid
 
@@ -131,12 +130,8 @@ def train(cfg: DictConfig):
             check_variant(state[which], which, cfg.MODEL.dim, bool(cfg.MODEL.conditional), path)
     solver = make_solver(cfg, model, cfg.EVAL.num_samples_train)
     solver.train()
-    plot_history(os.path.join(cfg.output_dir, "training_curves.png"), solver.history)
-    metrics = dict(solver.history["eval"][-1]) if solver.history["eval"] else {}
-    step = metrics.pop("step", solver.global_step)
-    setup.write_metrics(cfg.output_dir, metrics, data=str(cfg.DATA.data_path), step=step,
-                        checkpoint=solver.last_checkpoint, num_samples=cfg.EVAL.num_samples_train,
-                        inception_weights=cfg.EVAL.inception_weights_path)
+    setup.write_training_results(solver, data=str(cfg.DATA.data_path), num_samples=cfg.EVAL.num_samples_train,
+                                 inception_weights=cfg.EVAL.inception_weights_path)
 
 
 def evaluate(cfg: DictConfig):

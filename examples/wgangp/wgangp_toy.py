@@ -66,10 +66,7 @@ def train(cfg: DictConfig):
     model = build_model(cfg)
     solver = make_solver(cfg, model)
     solver.train()
-    visualize.plot_history(os.path.join(cfg.output_dir, "training_curves.png"), solver.history)
-    metrics = dict(solver.history["eval"][-1]) if solver.history["eval"] else {}
-    step = metrics.pop("step", solver.global_step)
-    setup.write_metrics(cfg.output_dir, metrics, data=cfg.DATA.mode, step=step, checkpoint=solver.last_checkpoint)
+    setup.write_training_results(solver, data=cfg.DATA.mode)
 
 
 def evaluate(cfg: DictConfig):

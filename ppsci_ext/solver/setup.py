@@ -14,6 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 from ppsci_ext.errors import UserError, check_positive
 from ppsci_ext.loss import WGANGPLoss
 from ppsci_ext.solver.adversarial import AdversarialSolver
+from ppsci_ext.visualize import plot_history
 
 
 def build_optimizer(params, lr: float, beta1: float, beta2: float, decay_iters: int = 0):
@@ -95,6 +96,15 @@ def build_solver(cfg: DictConfig, model, constraint, validator, visualize_fn, ex
         seed=cfg.seed,
         device=cfg.device,
     )
+
+
+def write_training_results(solver: AdversarialSolver, **info) -> str:
+    """After ``solver.train()``: draw ``training_curves.png`` and write the last
+    evaluation's metrics (with its step, the checkpoint and ``info``) to ``metrics.json``."""
+    plot_history(os.path.join(solver.output_dir, "training_curves.png"), solver.history)
+    metrics = dict(solver.history["eval"][-1]) if solver.history["eval"] else {}
+    step = metrics.pop("step", solver.global_step)
+    return write_metrics(solver.output_dir, metrics, step=step, checkpoint=solver.last_checkpoint, **info)
 
 
 def write_metrics(output_dir: str, metrics: Dict[str, float], **info) -> str:
