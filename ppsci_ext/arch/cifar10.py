@@ -40,6 +40,7 @@ import paddle.nn.functional as F
 from paddle import nn
 from ppsci.arch import base
 
+from ppsci_ext.arch.layers import Conv2D, Linear
 from ppsci_ext.errors import UserError
 
 NOISE_DIM = 128
@@ -56,18 +57,18 @@ def _zero_attr() -> paddle.ParamAttr:
     return paddle.ParamAttr(initializer=nn.initializer.Constant(0.0))
 
 
-def conv2d(in_ch: int, out_ch: int, kernel: int, he_init: bool = True) -> nn.Conv2D:
+def conv2d(in_ch: int, out_ch: int, kernel: int, he_init: bool = True) -> Conv2D:
     """'SAME' convolution with tflib's initialisation (uniform, He or Glorot fan average)."""
     fan_in, fan_out = in_ch * kernel * kernel, out_ch * kernel * kernel
     std = math.sqrt((4.0 if he_init else 2.0) / (fan_in + fan_out))
-    return nn.Conv2D(in_ch, out_ch, kernel, padding=kernel // 2, weight_attr=_uniform_attr(std),
+    return Conv2D(in_ch, out_ch, kernel, padding=kernel // 2, weight_attr=_uniform_attr(std),
                      bias_attr=_zero_attr())
 
 
-def linear(in_features: int, out_features: int) -> nn.Linear:
+def linear(in_features: int, out_features: int) -> Linear:
     """Linear layer with tflib's default (Glorot uniform) initialisation."""
     std = math.sqrt(2.0 / (in_features + out_features))
-    return nn.Linear(in_features, out_features, weight_attr=_uniform_attr(std), bias_attr=_zero_attr())
+    return Linear(in_features, out_features, weight_attr=_uniform_attr(std), bias_attr=_zero_attr())
 
 
 def mean_pool(x: paddle.Tensor) -> paddle.Tensor:

@@ -25,10 +25,12 @@ import paddle
 from paddle import nn
 from ppsci.arch import base
 
+from ppsci_ext.arch.layers import Conv2D, Conv2DTranspose, Linear
 
-def _deconv(in_channels: int, out_channels: int) -> nn.Conv2DTranspose:
+
+def _deconv(in_channels: int, out_channels: int) -> Conv2DTranspose:
     """5x5 stride-2 transposed convolution that doubles the spatial size."""
-    return nn.Conv2DTranspose(in_channels, out_channels, 5, stride=2, padding=2, output_padding=1)
+    return Conv2DTranspose(in_channels, out_channels, 5, stride=2, padding=2, output_padding=1)
 
 
 class MNISTGenerator(base.Arch):
@@ -54,7 +56,7 @@ class MNISTGenerator(base.Arch):
         self.output_keys = tuple(output_keys)
         self.noise_dim = noise_dim
         self.dim = dim
-        self.fc = nn.Linear(noise_dim, 4 * 4 * 4 * dim)
+        self.fc = Linear(noise_dim, 4 * 4 * 4 * dim)
         self.deconv1 = _deconv(4 * dim, 2 * dim)
         self.deconv2 = _deconv(2 * dim, dim)
         self.deconv3 = _deconv(dim, 1)
@@ -90,11 +92,11 @@ class MNISTCritic(base.Arch):
         self.dim = dim
         act = nn.LeakyReLU(0.2)
         self.net = nn.Sequential(
-            nn.Conv2D(1, dim, 5, stride=2, padding=2), act,  # 28 -> 14
-            nn.Conv2D(dim, 2 * dim, 5, stride=2, padding=2), act,  # 14 -> 7
-            nn.Conv2D(2 * dim, 4 * dim, 5, stride=2, padding=2), act,  # 7 -> 4
+            Conv2D(1, dim, 5, stride=2, padding=2), act,  # 28 -> 14
+            Conv2D(dim, 2 * dim, 5, stride=2, padding=2), act,  # 14 -> 7
+            Conv2D(2 * dim, 4 * dim, 5, stride=2, padding=2), act,  # 7 -> 4
         )
-        self.fc = nn.Linear(4 * 4 * 4 * dim, 1)
+        self.fc = Linear(4 * 4 * 4 * dim, 1)
 
     def forward(self, x: Dict[str, paddle.Tensor]) -> Dict[str, paddle.Tensor]:
         # reshape, not nn.Flatten: Paddle has no second derivative of flatten, which the penalty needs

@@ -8,6 +8,8 @@ import paddle
 from paddle import nn
 from ppsci.arch import base
 
+from ppsci_ext.arch.layers import Linear
+
 
 def _mlp(in_features: int, width: int, out_features: int, hidden_layers: int) -> nn.Sequential:
     """ReLU MLP with He-initialised hidden layers and a Glorot output layer."""
@@ -17,9 +19,9 @@ def _mlp(in_features: int, width: int, out_features: int, hidden_layers: int) ->
     layers = []
     features = in_features
     for _ in range(hidden_layers):
-        layers += [nn.Linear(features, width, weight_attr=he, bias_attr=zero), nn.ReLU()]
+        layers += [Linear(features, width, weight_attr=he, bias_attr=zero), nn.ReLU()]
         features = width
-    layers.append(nn.Linear(features, out_features, weight_attr=glorot, bias_attr=zero))
+    layers.append(Linear(features, out_features, weight_attr=glorot, bias_attr=zero))
     return nn.Sequential(*layers)
 
 
