@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import sys
 from typing import Callable
@@ -15,8 +16,17 @@ class UserError(Exception):
     """
 
 
+# File-system errors that the user's machine causes (full disk, quota, permissions, read-only mount).
+DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS})
+
+
 def exit_on_user_error(func: Callable) -> Callable:
-    """Decorate an entry point so a ``UserError`` ends in one line on stderr."""
+    """Decorate an entry point so a ``UserError`` ends in one line on stderr.
+
+    So does an ``OSError`` of a full disk or a missing permission raised by any
+    writer (pictures, logs, metrics); checkpoints are written atomically, so the
+    previous ones stay intact.
+    """
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
@@ -24,6 +34,12 @@ def exit_on_user_error(func: Callable) -> Callable:
             return func(*args, **kwargs)
         except UserError as e:
             print(f"ERROR: {e}", file=sys.stderr, flush=True)
+            sys.exit(2)
+        except OSError as e:
+            if e.errno not in DISK_ERRNOS:
+                raise
+            print(f"ERROR: {e.strerror}: {e.filename}. Free disk space or fix the permissions, or choose "
+                  f"another output_dir=...; finished checkpoints are intact.", file=sys.stderr, flush=True)
             sys.exit(2)
 
     return wrapper

@@ -128,7 +128,7 @@ def test_atomic_save_keeps_previous_file_on_disk_error(tmp_path, monkeypatch):
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(ckpt.paddle, "save", full_disk)
-    with pytest.raises(UserError, match="No space left on device.*previous checkpoint there is intact"):
+    with pytest.raises(UserError, match="No space left on device.*any previous ck.pdckpt there is intact"):
         atomic_save({"a": 2}, path)
     assert open(path, "rb").read() == before
     assert os.listdir(tmp_path) == ["ck.pdckpt"]

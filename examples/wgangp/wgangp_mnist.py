@@ -58,7 +58,7 @@ def grid_fn(cfg: DictConfig):
 
     def every(solver) -> None:
         if solver.global_step % cfg.VIS.every == 0:
-            draw(solver, f"{solver.global_step:06d}")
+            solver.visualize(f"{solver.global_step:06d}")  # calls draw, with the generator average when EMA is on
 
     return draw, every
 

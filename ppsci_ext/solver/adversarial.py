@@ -2,36 +2,75 @@
 
 ``AdversarialSolver.train()`` runs the whole training. Each generator
 iteration (one Solver "iteration") performs ``n_critic`` critic updates, each
-on a fresh real batch from the constraint's data loader, then one generator
+on a fresh real batch drawn by index from the constraint's in-memory dataset
+(``ArrayBatchSampler``, whose state is checkpointed), then one generator
 update. Critic updates draw fake samples under ``paddle.no_grad`` so no
 generator graph is built; the generator update freezes the critic's
 parameters so no critic weight gradient is computed.
 
 Evaluation reuses ``Solver.eval`` with ppsci validators (the model maps noise
-to samples). Checkpoints are written every ``save_freq`` epochs and at the
-end, atomically, and hold everything needed to resume.
+to samples), with the averaged generator when EMA is on. Checkpoints are
+written every ``save_freq`` epochs and at the end, atomically, and hold
+everything needed to resume exactly.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import time
-from typing import Callable, Dict, Optional
+from typing import Callable, ContextManager, Dict, Optional
 
 import numpy as np
 import paddle
 import ppsci
+from paddle import io
 from ppsci.solver import printer
 from ppsci.utils import logger, misc
 
+from ppsci_ext.data.sampler import ArrayBatchSampler
 from ppsci_ext.errors import UserError, check_positive
 from ppsci_ext.solver import checkpoint as ckpt
+from ppsci_ext.solver.ema import GeneratorEMA
 
 
 class TrainingDiverged(UserError):
-    """A loss or a weight became NaN or Inf."""
+    """A loss, a gradient or a weight became NaN or Inf."""
+
+
+def stop_prefetching(constraint: "ppsci.constraint.Constraint") -> None:
+    """Stop the prefetch thread of the data loader iterator that a ppsci constraint starts.
+
+    The solver draws real batches itself; left running, that thread would draw
+    from NumPy's global random state (shuffling, CIFAR-10 dequantisation) at
+    moments that vary from run to run, and a resumed run would not continue
+    exactly.
+    """
+    loader_iter, constraint.data_iter = constraint.data_iter, None
+    parts = [getattr(loader_iter, name, None) for name in ("_thread", "_thread_done_event", "_blocking_queue")]
+    if all(part is not None for part in parts):  # Paddle's single-process iterator
+        thread, done, queue = parts
+        done.set()
+        queue.close()  # unblocks the thread if it waits for room in the queue
+        thread.join()
+
+
+def real_batch_sampler(constraint: "ppsci.constraint.Constraint", seed: int) -> ArrayBatchSampler:
+    """Shuffled real batches (incomplete ones dropped) drawn by index from the
+    constraint's ``NamedArrayDataset``, at the constraint's batch size."""
+    loader = constraint.data_loader
+    dataset = loader.dataset
+    if not isinstance(dataset, ppsci.data.dataset.NamedArrayDataset):
+        raise ValueError(
+            "AdversarialSolver draws real batches from a constraint over a NamedArrayDataset "
+            f"(see ppsci_ext.solver.setup.real_data_constraint), not {type(dataset).__name__}."
+        )
+    sampler = loader.batch_sampler
+    while isinstance(getattr(sampler, "sampler", None), io.BatchSampler):
+        sampler = sampler.sampler  # ppsci wraps the declared batch sampler to index whole batches
+    return ArrayBatchSampler(dataset.input, dataset.label, sampler.batch_size, seed)
 
 
 class AdversarialSolver(ppsci.solver.Solver):
@@ -40,9 +79,11 @@ class AdversarialSolver(ppsci.solver.Solver):
     Args:
         model (GAN): Generator and critic pair.
         constraint (Dict[str, ppsci.constraint.SupervisedConstraint]): One
-            constraint whose data loader yields real batches (input key =
-            ``model.sample_key``, optional label ``y``) and whose loss is the
-            critic objective (e.g. ``FunctionalLoss(WGANGPLoss().critic)``).
+            constraint over a ``NamedArrayDataset`` of real data (input key =
+            ``model.sample_key``, optional label ``y``) whose loss is the critic
+            objective (e.g. ``FunctionalLoss(WGANGPLoss().critic)``). Its batch
+            size is used; batches are drawn shuffled, by index, by an
+            ``ArrayBatchSampler`` seeded with ``seed`` and checkpointed.
         generator_loss (ppsci.loss.FunctionalLoss): Generator objective.
         optimizer_g (paddle.optimizer.Optimizer): Optimizer of the generator.
         optimizer_d (paddle.optimizer.Optimizer): Optimizer of the critic.
@@ -65,12 +106,19 @@ class AdversarialSolver(ppsci.solver.Solver):
             after each evaluation with a tag such as "epoch_3" to draw pictures.
         step_fn (Optional[Callable[[AdversarialSolver], None]]): Called after every
             generator iteration (e.g. to draw a sample grid every ``VIS.every``
-            iterations). Defaults to None.
+            iterations with ``solver.visualize(tag)``). Defaults to None.
         checkpoint_path (Optional[str]): Full checkpoint to resume from.
         config_yaml (Optional[str]): Config to store in checkpoints.
         experiment (str): Name stored in checkpoints and checked on resume.
         seed (int): Random seed. Defaults to 42.
         device (Optional[str]): "cpu" or "gpu". Defaults to Paddle's default.
+        ema_decay (Optional[float]): Keep an exponential moving average of the
+            generator's weights with this decay, and evaluate and draw with it
+            (``GeneratorEMA``). Defaults to None (no average).
+        ema_start_step (int): Generator iterations during which the average
+            only copies the weights. Defaults to 0.
+        ema_every (int): Update the average every this many generator
+            iterations. Defaults to 1.
     """
 
     def __init__(
@@ -98,6 +146,9 @@ class AdversarialSolver(ppsci.solver.Solver):
         experiment: str = "wgangp",
         seed: int = 42,
         device: Optional[str] = None,
+        ema_decay: Optional[float] = None,
+        ema_start_step: int = 0,
+        ema_every: int = 1,
     ):
         for value, name in [
             (epochs, "TRAIN.epochs"),
@@ -112,6 +163,7 @@ class AdversarialSolver(ppsci.solver.Solver):
             check_positive(generator_batch_size, "TRAIN.generator_batch_size")
         if len(constraint) != 1:
             raise ValueError("AdversarialSolver takes exactly one constraint (the real data).")
+        stop_prefetching(next(iter(constraint.values())))
         super().__init__(
             model,
             constraint,
@@ -132,6 +184,10 @@ class AdversarialSolver(ppsci.solver.Solver):
         self.optimizer_g = optimizer_g
         self.optimizer_d = optimizer_d
         self.critic_constraint = next(iter(constraint.values()))
+        self.real_batches = real_batch_sampler(self.critic_constraint, seed)
+        self.ema_model: Optional[GeneratorEMA] = (
+            GeneratorEMA(model.generator, ema_decay, ema_start_step, ema_every) if ema_decay is not None else None
+        )
         self.generator_loss = generator_loss
         self.n_critic = int(n_critic)
         self.generator_batch_size = generator_batch_size
@@ -198,14 +254,8 @@ class AdversarialSolver(ppsci.solver.Solver):
         return losses
 
     def next_real_batch(self):
-        """Next (input, label) batch of real data, restarting the loader at its end."""
-        c = self.critic_constraint
-        try:
-            input_dict, label_dict, _ = next(c.data_iter)
-        except StopIteration:
-            c.data_iter = iter(c.data_loader)
-            input_dict, label_dict, _ = next(c.data_iter)
-        return input_dict, label_dict
+        """Next (input, label) batch of real data; a new permutation starts at the end of the data."""
+        return self.real_batches.next()
 
     # --------------------------------------------------------------- training
     def train(self) -> None:
@@ -214,6 +264,8 @@ class AdversarialSolver(ppsci.solver.Solver):
         self.max_steps = self.epochs * self.iters_per_epoch
         if self.start_epoch > self.epochs:
             logger.message(f"Checkpoint is already at epoch {self.epochs}; nothing to train.")
+        for path in ckpt.remove_stale_temporaries(os.path.join(self.output_dir, "checkpoints")):
+            logger.message(f"Removed {path}, a temporary file left by an interrupted run")
         for epoch_id in range(self.start_epoch, self.epochs + 1):
             self.train_epoch_func(self, epoch_id, self.log_freq)
             last = epoch_id == self.epochs
@@ -223,19 +275,32 @@ class AdversarialSolver(ppsci.solver.Solver):
                 self.save_checkpoint(epoch_id, "latest")
         self.write_history()
 
+    def averaged_generator(self) -> ContextManager:
+        """Context in which the generator holds its averaged weights (does nothing without EMA)."""
+        return self.ema_model.applied() if self.ema_model is not None else contextlib.nullcontext()
+
+    def visualize(self, tag: str) -> None:
+        """Draw pictures with ``visualize_fn`` (with the averaged generator when EMA is on)."""
+        if self.visualize_fn is not None:
+            with self.averaged_generator():
+                self.visualize_fn(self, tag)
+
     def evaluate(self, tag: str, epoch_id: Optional[int] = None) -> Dict[str, float]:
-        """Run the validators, record the metrics, keep the best checkpoint, draw pictures."""
+        """Run the validators, record the metrics, keep the best checkpoint, draw pictures.
+
+        Validators and pictures see the averaged generator when EMA is on.
+        """
         metrics: Dict[str, float] = {}
         if self.validator:
-            _, groups = self.eval(epoch_id)
+            with self.averaged_generator():
+                _, groups = self.eval(epoch_id)
             metrics = {
                 f"{group}.{key}": float(value) for group, values in groups.items() for key, value in values.items()
             }
             if epoch_id is not None:
                 self.history["eval"].append({"step": self.global_step, **metrics})
                 self._update_best(metrics, epoch_id)
-        if self.visualize_fn is not None:
-            self.visualize_fn(self, tag)
+        self.visualize(tag)
         return metrics
 
     def _update_best(self, metrics: Dict[str, float], epoch_id: int) -> None:
@@ -250,10 +315,21 @@ class AdversarialSolver(ppsci.solver.Solver):
             logger.info(f"[Eval] new best {self.monitor} = {matches[0]:.5f} at epoch {epoch_id}")
 
     # ------------------------------------------------------------ checkpoints
-    def _check_finite_weights(self) -> None:
-        flags = [paddle.isfinite(p).all() for p in self.model.parameters()]
-        if not bool(paddle.stack(flags).all()):
-            raise TrainingDiverged(self._diverged_message("a weight"))
+    def check_finite_weights(self) -> None:
+        """Raise ``TrainingDiverged`` if a weight of either network (or of the
+        generator average) is NaN or Inf. One host read.
+
+        Gradients are covered too: the optimizer step adds a NaN or Inf
+        gradient into the weights it belongs to, at the same iteration.
+        """
+        groups = {"generator": self.model.generator.parameters(), "critic": self.model.critic.parameters()}
+        if self.ema_model is not None:
+            groups["generator average"] = list(self.ema_model.params_shadow.values())
+        flags = paddle.stack([paddle.stack([paddle.isfinite(p).all() for p in ps]).all() for ps in groups.values()])
+        bad = [name for name, ok in zip(groups, flags.numpy()) if not ok]
+        if bad:
+            what = f"the weights of the {' and the '.join(bad)} (or their gradients)"
+            raise TrainingDiverged(self._diverged_message(what))
 
     def _diverged_message(self, what: str) -> str:
         kept = self.last_checkpoint or "none was written yet"
@@ -265,8 +341,9 @@ class AdversarialSolver(ppsci.solver.Solver):
 
     def checkpoint_state(self, epoch_id: int) -> Dict:
         """Everything needed to resume after ``epoch_id``."""
-        return {
+        state = {
             "format": ckpt.CHECKPOINT_FORMAT,
+            "version": ckpt.package_version(),
             "experiment": self.experiment,
             "generator": self.model.generator.state_dict(),
             "critic": self.model.critic.state_dict(),
@@ -277,34 +354,75 @@ class AdversarialSolver(ppsci.solver.Solver):
             "best": dict(self.best),
             "history": self.history,
             "rng": {"paddle": paddle.get_rng_state(), "numpy": np.random.get_state()},
+            "sampler": self.real_batches.state_dict(),
             "config": self.config_yaml,
         }
+        if self.ema_model is not None:
+            state["generator_ema"] = self.ema_model.state_dict()
+        return state
 
     def save_checkpoint(self, epoch_id: int, prefix: str) -> str:
-        """Write ``checkpoints/{prefix}.pdckpt`` plus weights-only files, atomically."""
-        self._check_finite_weights()
+        """Write ``checkpoints/{prefix}.pdckpt`` plus weights-only files, each atomically.
+
+        ``{prefix}_gen.pdparams`` is the generator that evaluation uses: the
+        average when EMA is on (the raw weights then go to
+        ``{prefix}_gen_raw.pdparams``). The full checkpoint is written last.
+        """
+        if self.ema_model is not None and self.ema_model.is_applied:
+            raise RuntimeError("save_checkpoint called inside averaged_generator(): the raw weights are swapped out")
+        self.check_finite_weights()
         directory = os.path.join(self.output_dir, "checkpoints")
+        generator = self.model.generator.state_dict()
+        files = {f"{prefix}_dis.pdparams": self.model.critic.state_dict()}
+        if self.ema_model is None:
+            files[f"{prefix}_gen.pdparams"] = generator
+        else:
+            files[f"{prefix}_gen.pdparams"] = self.ema_model.state_dict()
+            files[f"{prefix}_gen_raw.pdparams"] = generator
+        for name, weights in files.items():
+            ckpt.atomic_save(weights, os.path.join(directory, name))
         path = os.path.join(directory, f"{prefix}.pdckpt")
         ckpt.atomic_save(self.checkpoint_state(epoch_id), path)
-        ckpt.atomic_save(self.model.generator.state_dict(), os.path.join(directory, f"{prefix}_gen.pdparams"))
-        ckpt.atomic_save(self.model.critic.state_dict(), os.path.join(directory, f"{prefix}_dis.pdparams"))
         if prefix == "latest":
             self.last_checkpoint = path
         logger.message(f"Saved checkpoint {path} (generator iteration {self.global_step})")
         return path
 
     def resume(self, path: str) -> None:
-        """Restore networks, optimizers, step, history and random state from ``path``."""
+        """Restore networks, optimizers, generator average, step, history, the
+        real-data sampler and the random state from ``path``.
+
+        Raises:
+            UserError: Listing everything that does not match (experiment,
+                checkpoint keys of another package version, architecture, data size).
+        """
         state = ckpt.load_checkpoint(path)
-        if state.get("experiment") != self.experiment:
+        model = self.model
+        problems = ckpt.resume_problems(state, self.experiment, {"generator": model.generator, "critic": model.critic})
+        saved_samples = len(state["sampler"]["perm"]) if "sampler" in state else self.real_batches.num_samples
+        if saved_samples != self.real_batches.num_samples:
+            problems.append(f"real data: {saved_samples} samples in file, {self.real_batches.num_samples} now")
+        differences = ckpt.config_differences(state.get("config"), self.config_yaml)
+        if problems:
+            settings = f" Settings that differ: {'; '.join(differences)}." if differences else ""
             raise UserError(
-                f"{path} is a checkpoint of experiment {state.get('experiment')!r}, not "
-                f"{self.experiment!r}; resume with a checkpoint written by this experiment."
+                f"cannot resume from {path} (written by ppsci_ext {state.get('version', 'of unknown version')}, "
+                f"this is {ckpt.package_version()}): {'; '.join(problems)}.{settings} Resume with the settings and "
+                f"package version that wrote it, or train from scratch with TRAIN.checkpoint_path=null."
             )
-        ckpt.load_checked(self.model.generator, state["generator"], "generator", path)
-        ckpt.load_checked(self.model.critic, state["critic"], "critic", path)
-        ckpt.load_optimizer_state(self.optimizer_g, self.model.generator, state["optimizer_g"])
-        ckpt.load_optimizer_state(self.optimizer_d, self.model.critic, state["optimizer_d"])
+        if differences:
+            logger.warning(f"Resuming {path} with settings that differ from its own: {'; '.join(differences)}")
+        model.generator.set_state_dict(state["generator"])
+        model.critic.set_state_dict(state["critic"])
+        ckpt.load_optimizer_state(self.optimizer_g, model.generator, state["optimizer_g"])
+        ckpt.load_optimizer_state(self.optimizer_d, model.critic, state["optimizer_d"])
+        if self.ema_model is not None:
+            if "generator_ema" not in state:
+                logger.message(f"{path} holds no generator average (EMA was off); it starts from the resumed weights.")
+            self.ema_model.set_state_dict(state.get("generator_ema", state["generator"]))
+        elif "generator_ema" in state:
+            logger.message(f"TRAIN.ema.use_ema is false: the generator average in {path} is not used.")
+        self.real_batches.set_state_dict(state["sampler"])
         self.start_epoch = int(state["epoch"]) + 1
         self.global_step = int(state["global_step"])
         self.best = dict(state["best"])
@@ -315,16 +433,17 @@ class AdversarialSolver(ppsci.solver.Solver):
         logger.message(f"Resumed from {path} at epoch {state['epoch']} (generator iteration {self.global_step})")
 
     def write_history(self) -> None:
-        """Write the logged losses and metrics to ``train_history.json``."""
-        with open(os.path.join(self.output_dir, "train_history.json"), "w", encoding="utf-8") as f:
-            json.dump(self.history, f, indent=1)
+        """Write the logged losses and metrics to ``train_history.json`` (atomically)."""
+        ckpt.atomic_write_text(json.dumps(self.history, indent=1), os.path.join(self.output_dir, "train_history.json"))
 
 
 def adversarial_epoch(solver: AdversarialSolver, epoch_id: int, log_freq: int) -> None:
     """One epoch of WGAN-GP: ``iters_per_epoch`` generator iterations.
 
     Losses are accumulated on the device and read back only at log steps, so
-    the inner loop never waits on the host.
+    the inner loop never waits on the host. At log steps (always including
+    the last iteration of the epoch, before any checkpoint) the losses and all
+    weights are checked to be finite.
     """
     sums: Dict[str, paddle.Tensor] = {}
     count = 0
@@ -341,6 +460,8 @@ def adversarial_epoch(solver: AdversarialSolver, epoch_id: int, log_freq: int) -
         if solver.lr_scheduler is not None and not solver.lr_scheduler.by_epoch:
             solver.lr_scheduler.step()
         solver.global_step += 1
+        if solver.ema_model is not None:
+            solver.ema_model.update(solver.global_step)
 
         for k, v in losses.items():
             v = v.detach()
@@ -352,6 +473,7 @@ def adversarial_epoch(solver: AdversarialSolver, epoch_id: int, log_freq: int) -
             averages = {k: float(v) / count for k, v in sums.items()}
             if not all(math.isfinite(v) for v in averages.values()):
                 raise TrainingDiverged(solver._diverged_message("a loss"))
+            solver.check_finite_weights()
             solver.train_output_info = {k: misc.AverageMeter(k, "7.5f") for k in averages}
             for k, v in averages.items():
                 solver.train_output_info[k].update(v)

@@ -29,7 +29,12 @@ def build_optimizer(params, lr: float, beta1: float, beta2: float, decay_iters: 
 
 def real_data_constraint(arrays: Dict[str, np.ndarray], batch_size: int, objective: WGANGPLoss,
                          labels: Optional[Dict[str, np.ndarray]] = None):
-    """SupervisedConstraint over in-memory real data with the critic objective as its loss."""
+    """SupervisedConstraint over in-memory real data with the critic objective as its loss.
+
+    It declares the data, the batch size and the batch policy (shuffled, incomplete
+    batches dropped); ``AdversarialSolver`` draws those batches by index from its
+    dataset with a checkpointed ``ArrayBatchSampler`` rather than through its loader.
+    """
     check_positive(batch_size, "TRAIN.batch_size")
     n = len(next(iter(arrays.values())))
     if batch_size > n:
@@ -69,6 +74,7 @@ def build_solver(cfg: DictConfig, model, constraint, validator, visualize_fn, ex
     objective = WGANGPLoss(cfg.LOSS.gp_lambda, cfg.LOSS.get("acgan_critic_scale", 0.0),
                            cfg.LOSS.get("acgan_generator_scale", 0.0))
     decay = int(t.epochs * t.iters_per_epoch) if t.get("lr_linear_decay", False) else 0
+    ema = t.get("ema") or {}  # ppsci's TRAIN/ema group plus start_step
     opt_g = build_optimizer(model.generator.parameters(), t.lr_generator, t.beta1, t.beta2, decay)
     opt_d = build_optimizer(model.critic.parameters(), t.lr_critic, t.beta1, t.beta2, decay)
     return AdversarialSolver(
@@ -95,6 +101,9 @@ def build_solver(cfg: DictConfig, model, constraint, validator, visualize_fn, ex
         experiment=experiment,
         seed=cfg.seed,
         device=cfg.device,
+        ema_decay=ema.get("decay") if ema.get("use_ema", False) else None,
+        ema_start_step=ema.get("start_step", 0),
+        ema_every=ema.get("avg_freq", 1),
     )
 
 
