@@ -22,6 +22,12 @@ class ArrayBatchSampler:
         label (Optional[Dict[str, np.ndarray]]): Label arrays. Defaults to None.
         batch_size (int): Batch size, at most the number of samples.
         seed (int): Seed of the shuffling. Defaults to 0.
+        rank (int): This process's rank in data-parallel training. Defaults to 0.
+        world_size (int): Number of processes. Each draw takes a global batch of
+            ``batch_size * world_size`` from the shared permutation (all ranks
+            use the same seed) and returns this rank's slice of it, so the ranks
+            together see exactly the batches of one process with the global
+            batch size. Defaults to 1.
 
     Examples:
         >>> import numpy as np
@@ -33,24 +39,27 @@ class ArrayBatchSampler:
     """
 
     def __init__(self, input: Dict[str, np.ndarray], label: Optional[Dict[str, np.ndarray]] = None,
-                 batch_size: int = 1, seed: int = 0):
+                 batch_size: int = 1, seed: int = 0, rank: int = 0, world_size: int = 1):
         self.input = input
         self.label = label or {}
         self.num_samples = len(next(iter(input.values())))
-        if not 0 < batch_size <= self.num_samples:
-            raise ValueError(f"batch_size {batch_size} must be in [1, {self.num_samples}]")
+        if not 0 < batch_size * world_size <= self.num_samples:
+            raise ValueError(f"batch_size {batch_size} x {world_size} processes must be in [1, {self.num_samples}]")
         self.batch_size = int(batch_size)
+        self.rank, self.world_size = int(rank), int(world_size)
         self.rng = np.random.default_rng(seed)
         self.perm = self.rng.permutation(self.num_samples)
         self.cursor = 0
 
     def next(self) -> Tuple[Dict[str, paddle.Tensor], Dict[str, paddle.Tensor]]:
         """The next batch as (input, label) dicts of tensors."""
-        if self.cursor + self.batch_size > self.num_samples:
+        global_batch = self.batch_size * self.world_size
+        if self.cursor + global_batch > self.num_samples:
             self.perm = self.rng.permutation(self.num_samples)
             self.cursor = 0
-        idx = self.perm[self.cursor : self.cursor + self.batch_size]
-        self.cursor += self.batch_size
+        start = self.cursor + self.rank * self.batch_size
+        idx = self.perm[start : start + self.batch_size]
+        self.cursor += global_batch
         inputs = {k: paddle.to_tensor(v[idx]) for k, v in self.input.items()}
         labels = {k: paddle.to_tensor(v[idx]) for k, v in self.label.items()}
         return inputs, labels

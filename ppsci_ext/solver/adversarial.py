@@ -33,6 +33,7 @@ from ppsci.utils import logger, misc
 from ppsci_ext.data.sampler import ArrayBatchSampler
 from ppsci_ext.errors import UserError, check_positive
 from ppsci_ext.solver import checkpoint as ckpt
+from ppsci_ext.solver import distributed
 from ppsci_ext.solver.ema import GeneratorEMA
 
 
@@ -57,9 +58,11 @@ def stop_prefetching(constraint: "ppsci.constraint.Constraint") -> None:
         thread.join()
 
 
-def real_batch_sampler(constraint: "ppsci.constraint.Constraint", seed: int) -> ArrayBatchSampler:
+def real_batch_sampler(constraint: "ppsci.constraint.Constraint", seed: int, rank: int = 0,
+                       world_size: int = 1) -> ArrayBatchSampler:
     """Shuffled real batches (incomplete ones dropped) drawn by index from the
-    constraint's ``NamedArrayDataset``, at the constraint's batch size."""
+    constraint's ``NamedArrayDataset``, at the constraint's batch size (per
+    process; ``world_size`` processes share one permutation)."""
     loader = constraint.data_loader
     dataset = loader.dataset
     if not isinstance(dataset, ppsci.data.dataset.NamedArrayDataset):
@@ -70,7 +73,7 @@ def real_batch_sampler(constraint: "ppsci.constraint.Constraint", seed: int) -> 
     sampler = loader.batch_sampler
     while isinstance(getattr(sampler, "sampler", None), io.BatchSampler):
         sampler = sampler.sampler  # ppsci wraps the declared batch sampler to index whole batches
-    return ArrayBatchSampler(dataset.input, dataset.label, sampler.batch_size, seed)
+    return ArrayBatchSampler(dataset.input, dataset.label, sampler.batch_size, seed, rank, world_size)
 
 
 class AdversarialSolver(ppsci.solver.Solver):
@@ -164,11 +167,13 @@ class AdversarialSolver(ppsci.solver.Solver):
         if len(constraint) != 1:
             raise ValueError("AdversarialSolver takes exactly one constraint (the real data).")
         stop_prefetching(next(iter(constraint.values())))
+        optimizers = ppsci.optimizer.OptimizerList((optimizer_g, optimizer_d))
+        optimizers._grad_clip = None  # read when ppsci wraps the optimizer for data-parallel training
         super().__init__(
             model,
             constraint,
             output_dir,
-            ppsci.optimizer.OptimizerList((optimizer_g, optimizer_d)),
+            optimizers,
             epochs=epochs,
             iters_per_epoch=iters_per_epoch,
             save_freq=save_freq,
@@ -181,10 +186,18 @@ class AdversarialSolver(ppsci.solver.Solver):
             eval_with_no_grad=True,
         )
         self.train_epoch_func = adversarial_epoch
+        if self.world_size > 1:
+            # ppsci wrapped the pair in DataParallel (which copied rank 0's weights to
+            # all ranks); the steps call generator and critic separately and average
+            # the gradients themselves (ppsci_ext.solver.distributed).
+            self._data_parallel = self.model  # kept alive: its reducer's hooks stay on the parameters
+            self.model = distributed.unwrap(self.model)
+            self.optimizer = optimizers
+            misc.set_random_seed(seed + self.rank)  # each rank its own noise stream
         self.optimizer_g = optimizer_g
         self.optimizer_d = optimizer_d
         self.critic_constraint = next(iter(constraint.values()))
-        self.real_batches = real_batch_sampler(self.critic_constraint, seed)
+        self.real_batches = real_batch_sampler(self.critic_constraint, seed, self.rank, self.world_size)
         self.ema_model: Optional[GeneratorEMA] = (
             GeneratorEMA(model.generator, ema_decay, ema_start_step, ema_every) if ema_decay is not None else None
         )
@@ -211,8 +224,8 @@ class AdversarialSolver(ppsci.solver.Solver):
         real = input_dict[key]
         n = real.shape[0]
         with paddle.no_grad():
-            fake = gan.generator(gan.sample_inputs(n, label_dict.get("y")))[key]
-        eps = paddle.rand([n] + [1] * (real.ndim - 1), dtype=real.dtype)
+            fake = gan.generator(self.sample_noise(n, label_dict.get("y")))[key]
+        eps = self.sample_eps([n] + [1] * (real.ndim - 1), real.dtype)
         x_interp = eps * real + (1.0 - eps) * fake
         x_interp.stop_gradient = False
         if getattr(gan.critic, "batch_coupled", True):
@@ -229,6 +242,7 @@ class AdversarialSolver(ppsci.solver.Solver):
                 output_dict[f"{k}_{tag}"] = v
         losses = self.critic_constraint.loss(output_dict, label_dict)
         losses["critic_loss"].backward()
+        distributed.allreduce_gradients(gan.critic.parameters())
         self.optimizer_d.step()
         self.optimizer_d.clear_grad()
         return losses
@@ -236,7 +250,7 @@ class AdversarialSolver(ppsci.solver.Solver):
     def generator_step(self, batch_size: int):
         """One generator update with the critic frozen; returns the loss dict."""
         gan = self.model
-        inputs = gan.sample_inputs(batch_size)
+        inputs = self.sample_noise(batch_size)
         critic_params = [p for p in gan.critic.parameters() if not p.stop_gradient]
         for p in critic_params:
             p.stop_gradient = True
@@ -249,9 +263,18 @@ class AdversarialSolver(ppsci.solver.Solver):
         finally:
             for p in critic_params:
                 p.stop_gradient = False
+        distributed.allreduce_gradients(gan.generator.parameters())
         self.optimizer_g.step()
         self.optimizer_g.clear_grad()
         return losses
+
+    def sample_noise(self, n: int, labels: Optional[paddle.Tensor] = None) -> Dict[str, paddle.Tensor]:
+        """Generator inputs for ``n`` fakes (``GAN.sample_inputs``: noise, and labels when conditional)."""
+        return self.model.sample_inputs(n, labels)
+
+    def sample_eps(self, shape, dtype) -> paddle.Tensor:
+        """Per-sample interpolation weights of the gradient penalty, uniform in [0, 1)."""
+        return paddle.rand(shape, dtype=dtype)
 
     def next_real_batch(self):
         """Next (input, label) batch of real data; a new permutation starts at the end of the data."""
@@ -264,8 +287,9 @@ class AdversarialSolver(ppsci.solver.Solver):
         self.max_steps = self.epochs * self.iters_per_epoch
         if self.start_epoch > self.epochs:
             logger.message(f"Checkpoint is already at epoch {self.epochs}; nothing to train.")
-        for path in ckpt.remove_stale_temporaries(os.path.join(self.output_dir, "checkpoints")):
-            logger.message(f"Removed {path}, a temporary file left by an interrupted run")
+        if self.rank == 0:
+            for path in ckpt.remove_stale_temporaries(os.path.join(self.output_dir, "checkpoints")):
+                logger.message(f"Removed {path}, a temporary file left by an interrupted run")
         for epoch_id in range(self.start_epoch, self.epochs + 1):
             self.train_epoch_func(self, epoch_id, self.log_freq)
             last = epoch_id == self.epochs
@@ -280,8 +304,8 @@ class AdversarialSolver(ppsci.solver.Solver):
         return self.ema_model.applied() if self.ema_model is not None else contextlib.nullcontext()
 
     def visualize(self, tag: str) -> None:
-        """Draw pictures with ``visualize_fn`` (with the averaged generator when EMA is on)."""
-        if self.visualize_fn is not None:
+        """Draw pictures with ``visualize_fn`` (with the averaged generator when EMA is on; rank 0 only)."""
+        if self.visualize_fn is not None and self.rank == 0:
             with self.averaged_generator():
                 self.visualize_fn(self, tag)
 
@@ -372,6 +396,8 @@ class AdversarialSolver(ppsci.solver.Solver):
             raise RuntimeError("save_checkpoint called inside averaged_generator(): the raw weights are swapped out")
         self.check_finite_weights()
         directory = os.path.join(self.output_dir, "checkpoints")
+        if self.rank != 0:  # data-parallel: every rank holds the same weights; rank 0 writes them
+            return os.path.join(directory, f"{prefix}.pdckpt")
         generator = self.model.generator.state_dict()
         files = {f"{prefix}_dis.pdparams": self.model.critic.state_dict()}
         if self.ema_model is None:
@@ -429,11 +455,15 @@ class AdversarialSolver(ppsci.solver.Solver):
         self.history = state["history"]
         paddle.set_rng_state(state["rng"]["paddle"])
         np.random.set_state(state["rng"]["numpy"])
+        if self.world_size > 1:  # the file holds rank 0's streams; give each rank its own again
+            misc.set_random_seed(int(np.random.default_rng([int(state["global_step"]), self.rank]).integers(2**31)))
         self.last_checkpoint = path
         logger.message(f"Resumed from {path} at epoch {state['epoch']} (generator iteration {self.global_step})")
 
     def write_history(self) -> None:
-        """Write the logged losses and metrics to ``train_history.json`` (atomically)."""
+        """Write the logged losses and metrics to ``train_history.json`` (atomically; rank 0 only)."""
+        if self.rank != 0:
+            return
         ckpt.atomic_write_text(json.dumps(self.history, indent=1), os.path.join(self.output_dir, "train_history.json"))
 
 
@@ -470,7 +500,7 @@ def adversarial_epoch(solver: AdversarialSolver, epoch_id: int, log_freq: int) -
         solver.train_time_info["reader_cost"].update(reader_cost)
         solver.train_time_info["batch_cost"].update(time.perf_counter() - batch_tic)
         if solver.global_step % log_freq == 0 or iter_id == solver.iters_per_epoch or solver.global_step == 1:
-            averages = {k: float(v) / count for k, v in sums.items()}
+            averages = {k: float(distributed.allreduce_mean(v)) / count for k, v in sums.items()}
             if not all(math.isfinite(v) for v in averages.values()):
                 raise TrainingDiverged(solver._diverged_message("a loss"))
             solver.check_finite_weights()

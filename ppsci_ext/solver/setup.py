@@ -109,7 +109,10 @@ def build_solver(cfg: DictConfig, model, constraint, validator, visualize_fn, ex
 
 def write_training_results(solver: AdversarialSolver, **info) -> str:
     """After ``solver.train()``: draw ``training_curves.png`` and write the last
-    evaluation's metrics (with its step, the checkpoint and ``info``) to ``metrics.json``."""
+    evaluation's metrics (with its step, the checkpoint and ``info``) to ``metrics.json``.
+    Only rank 0 of a data-parallel run writes (the others return None)."""
+    if solver.rank != 0:
+        return None
     plot_history(os.path.join(solver.output_dir, "training_curves.png"), solver.history)
     metrics = dict(solver.history["eval"][-1]) if solver.history["eval"] else {}
     step = metrics.pop("step", solver.global_step)
