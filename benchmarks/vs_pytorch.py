@@ -34,8 +34,11 @@ SETTINGS = {
     "toy": dict(batch=256, generator_batch=256, n_critic=5, gp_lambda=0.1, lr=1e-4, betas=(0.5, 0.9), width=512),
     "mnist": dict(batch=50, generator_batch=50, n_critic=5, gp_lambda=10.0, lr=1e-4, betas=(0.5, 0.9), dim=64),
     "cifar10": dict(batch=64, generator_batch=128, n_critic=5, gp_lambda=10.0, lr=2e-4, betas=(0.0, 0.9), dim=128),
+    # one kernel, not a training loop: the MNIST critic's second convolution on a joint
+    # real+fake batch (100 x 64 x 14 x 14 -> 128 x 7 x 7, 5x5 stride 2), forward + backward
+    "conv": dict(batch=100, in_ch=64, out_ch=128, size=14),
 }
-DEFAULT_ITERS = {"toy": 10, "mnist": 2, "cifar10": 1}
+DEFAULT_ITERS = {"toy": 10, "mnist": 2, "cifar10": 1, "conv": 20}
 
 
 # ------------------------------------------------------------------ workers
@@ -57,6 +60,16 @@ def paddle_worker(experiment: str):
     s = SETTINGS[experiment]
     paddle.seed(0)
     rng = np.random.default_rng(0)
+    if experiment == "conv":
+        x = paddle.rand([s["batch"], s["in_ch"], s["size"], s["size"]])
+        w = paddle.rand([s["out_ch"], s["in_ch"], 5, 5])
+        x.stop_gradient = w.stop_gradient = False
+
+        def conv():
+            y = paddle.nn.functional.conv2d(x, w, stride=2, padding=2)
+            return paddle.grad(y.sum(), [x, w])[1]
+
+        return conv, (lambda t: float(t[0, 0, 0, 0])), f"paddle {paddle.__version__}"
     if experiment == "toy":
         model = GAN(ToyGenerator(width=s["width"]), ToyCritic(width=s["width"]))
         arrays = toy_arrays("8gaussians", 100 * s["batch"], 0)
@@ -94,6 +107,15 @@ def torch_worker(experiment: str):
 
     s = SETTINGS[experiment]
     torch.manual_seed(0)
+    if experiment == "conv":
+        x = torch.rand(s["batch"], s["in_ch"], s["size"], s["size"], requires_grad=True)
+        w = torch.rand(s["out_ch"], s["in_ch"], 5, 5, requires_grad=True)
+
+        def conv():
+            y = torch.nn.functional.conv2d(x, w, stride=2, padding=2)
+            return torch.autograd.grad(y.sum(), [x, w])[1]
+
+        return conv, (lambda t: float(t[0, 0, 0, 0])), f"torch {torch.__version__} ({torch.get_num_threads()} threads)"
     if experiment == "toy":
         generator, critic, noise_dim = torch_models.toy_pair(s["width"])
         real = torch.randn(100 * s["batch"], 2)
@@ -162,17 +184,19 @@ def compare(experiment: str, torch_python: str, iters: int, rounds: int, warmup:
         w.close()
     med = {k: statistics.median(v) for k, v in times.items()}
     ratio = med["paddle"] / med["torch"]
+    unit = "call" if experiment == "conv" else "generator iteration"
     print(f"{experiment:8s} {SETTINGS[experiment]}")
     for w in workers:
-        runs = ", ".join(f"{t:.0f}" for t in times[w.framework])
-        print(f"  {w.framework:6s} {med[w.framework]:9.1f} ms / generator iteration  (rounds: {runs})  [{w.version}]")
+        runs = ", ".join(f"{t:.1f}" for t in times[w.framework])
+        print(f"  {w.framework:6s} {med[w.framework]:9.1f} ms / {unit}  (rounds: {runs})  [{w.version}]")
     print(f"  ratio paddle / torch: {ratio:.2f}", flush=True)
     return ratio
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--experiments", nargs="+", default=["toy", "mnist", "cifar10"], choices=sorted(SETTINGS))
+    parser.add_argument("--experiments", nargs="+", default=["toy", "mnist", "cifar10"], choices=sorted(SETTINGS),
+                        help="toy, mnist, cifar10 (default: all three), or conv (one convolution kernel)")
     parser.add_argument("--torch-python", default=os.environ.get("TORCH_PYTHON", sys.executable),
                         help="a Python with torch installed (default: $TORCH_PYTHON or this Python)")
     parser.add_argument("--iters", type=int, default=None, help="generator iterations per round")
