@@ -36,3 +36,13 @@ def test_state_round_trip_gives_the_same_batches():
         ArrayBatchSampler({"x": data["x"][:10]}, batch_size=2).set_state_dict(state)
     with pytest.raises(ValueError):
         ArrayBatchSampler(data, batch_size=51)
+
+
+def test_ranks_split_the_global_batches_of_one_process():
+    """K ranks with batch B see together exactly the batches of one process with batch K*B."""
+    data = {"x": np.arange(40, dtype="float32")[:, None]}
+    single = _batches(ArrayBatchSampler(data, batch_size=6, seed=5), 14)  # crosses permutation boundaries
+    ranks = [_batches(ArrayBatchSampler(data, batch_size=3, seed=5, rank=r, world_size=2), 14) for r in (0, 1)]
+    assert [a + b for a, b in zip(*ranks)] == single
+    with pytest.raises(ValueError, match="processes"):
+        ArrayBatchSampler(data, batch_size=30, rank=0, world_size=2)
