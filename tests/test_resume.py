@@ -231,6 +231,16 @@ def test_full_disk_keeps_previous_checkpoint(tmp_path, monkeypatch):
     assert digests(tmp_path / "checkpoints") == before  # same files, same bytes, no temporaries
 
 
+def skip_if_read_only_is_writable(folder):
+    """Skip when this user can write into a read-only folder anyway (root with CAP_DAC_OVERRIDE)."""
+    try:
+        (folder / "probe").write_bytes(b"")
+    except PermissionError:
+        return
+    (folder / "probe").unlink()
+    pytest.skip("this user may write into read-only folders (root with CAP_DAC_OVERRIDE)")
+
+
 def test_read_only_folder_keeps_previous_checkpoint(tmp_path):
     solver = make_solver(tmp_path, epochs=1, validator=False)
     solver.train()
@@ -238,12 +248,7 @@ def test_read_only_folder_keeps_previous_checkpoint(tmp_path):
     before = digests(folder)
     folder.chmod(stat.S_IRUSR | stat.S_IXUSR)
     try:
-        try:
-            (folder / "probe").write_bytes(b"")
-        except PermissionError:
-            pass
-        else:
-            pytest.skip("this user may write into read-only folders (root with CAP_DAC_OVERRIDE)")
+        skip_if_read_only_is_writable(folder)
         with pytest.raises(UserError, match="could not write .*Permission denied"):
             solver.save_checkpoint(1, "latest")
     finally:
@@ -257,12 +262,7 @@ def test_example_with_read_only_checkpoint_folder(tmp_path):
     (folder / "latest.pdckpt").write_bytes(b"previous")
     folder.chmod(stat.S_IRUSR | stat.S_IXUSR)
     try:
-        try:
-            (folder / "probe").write_bytes(b"")
-        except PermissionError:
-            pass
-        else:
-            pytest.skip("this user may write into read-only folders (root with CAP_DAC_OVERRIDE)")
+        skip_if_read_only_is_writable(folder)
         proc = run_example("wgangp_toy.py", f"output_dir={tmp_path / 'run'}", "MODEL.width=16", "TRAIN.epochs=1",
                            "TRAIN.iters_per_epoch=2", "DATA.num_train_samples=1000", "TRAIN.eval_during_train=false",
                            cwd=str(tmp_path))
