@@ -34,6 +34,7 @@ import paddle.nn.functional as F
 from paddle import nn
 from ppsci.arch import base
 
+from ppsci_ext.data.safe_pickle import restricted_paddle_load
 from ppsci_ext.errors import UserError
 
 INPUT_SIZE = 299
@@ -301,7 +302,10 @@ class InceptionV3FID(base.Arch):
                 "`python -m ppsci_ext.metric.convert SOURCE OUT.pdparams` (see docs/metrics.md)."
             )
         try:
-            state = paddle.load(path)
+            with restricted_paddle_load(repr(path)):  # nothing but arrays and containers is unpickled
+                state = paddle.load(path)
+        except UserError:
+            raise
         except Exception as e:  # paddle raises many types for a file that is not its format
             raise UserError(
                 f"{path!r} is not a Paddle weights file ({type(e).__name__}: {e}); convert the Inception "

@@ -8,9 +8,10 @@ before anything is called.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import pickle
-from typing import Any
+from typing import Any, FrozenSet, Iterator, Tuple
 
 from ppsci_ext.errors import UserError
 
@@ -41,17 +42,24 @@ def _latin1_encode(text: str, encoding: str = "latin1") -> bytes:
     return text.encode("latin1")
 
 
+# What ``paddle.save`` files of this package hold besides arrays and containers:
+# ordered state dicts and Paddle's random-generator state (in full checkpoints).
+_PADDLE_EXTRA = frozenset({("collections", "OrderedDict"), ("paddle.base.libpaddle", "GeneratorState")})
+
+
 class _DataUnpickler(pickle.Unpickler):
     """Unpickler whose ``find_class`` only returns the globals listed above (and latin-1 encoding)."""
 
-    def __init__(self, file, source: str):
+    def __init__(self, file, source: str, extra: FrozenSet[Tuple[str, str]] = frozenset()):
         super().__init__(file, encoding="latin1")  # the classic MNIST pickle was written by Python 2
         self.source = source
+        self.extra = extra
 
     def find_class(self, module: str, name: str):
         if (module, name) == ("_codecs", "encode"):
             return _latin1_encode
-        if (module, name) in _ALLOWED or (module in ("builtins", "__builtin__") and name in _BUILTINS):
+        if ((module, name) in _ALLOWED or (module, name) in self.extra
+                or (module in ("builtins", "__builtin__") and name in _BUILTINS)):
             if module == "__builtin__":
                 module = "builtins"
             return super().find_class(module, name)
@@ -88,3 +96,40 @@ def safe_loads(data: bytes, source: str = "<bytes>") -> Any:
         raise
     except Exception as e:  # truncated or garbled pickles raise many types
         raise UserError(f"{source!r} is not a readable pickle ({type(e).__name__}: {e}); get the file again.") from None
+
+
+class _RestrictedPickleModule:
+    """Stands in for the ``pickle`` module inside ``paddle.framework.io`` during one load."""
+
+    def __init__(self, source: str):
+        self.source = source
+
+    def load(self, file, encoding: str = "latin1", **_):
+        return _DataUnpickler(file, self.source, _PADDLE_EXTRA).load()
+
+    def __getattr__(self, name: str):
+        return getattr(pickle, name)  # UnpicklingError, dumps, ... as the real module
+
+
+@contextlib.contextmanager
+def restricted_paddle_load(source: str) -> Iterator[None]:
+    """Within this context ``paddle.load`` unpickles through the restricted unpickler.
+
+    ``paddle.load`` reads ``.pdparams`` / ``.pdckpt`` files with ``pickle``, which
+    would run whatever a tampered (or downloaded) file names. Paddle's own
+    post-processing (arrays back to tensors) is kept; only the unpickler is
+    replaced, admitting numpy arrays, builtin containers, ``OrderedDict`` and
+    Paddle's ``GeneratorState``. Anything else raises ``UserError`` before it
+    is called.
+
+    Args:
+        source (str): Name of the file, used in error messages.
+    """
+    import paddle.framework.io as paddle_io
+
+    original = paddle_io.pickle
+    paddle_io.pickle = _RestrictedPickleModule(source)
+    try:
+        yield
+    finally:
+        paddle_io.pickle = original

@@ -21,6 +21,7 @@ import paddle
 from omegaconf import OmegaConf
 from paddle import nn
 
+from ppsci_ext.data.safe_pickle import restricted_paddle_load
 from ppsci_ext.errors import UserError
 
 CHECKPOINT_FORMAT = "ppsci_ext.wgangp.checkpoint/1"
@@ -141,10 +142,18 @@ def resolve_weights_path(path: str) -> str:
 
 
 def load_file(path: str) -> Any:
-    """Load a ``paddle.save`` file, turning unreadable files into ``UserError``."""
+    """Load a ``paddle.save`` file through the restricted unpickler, turning unreadable files into ``UserError``.
+
+    A file that asks the unpickler for anything but arrays, containers and
+    Paddle's random state is refused before anything from it runs
+    (``ppsci_ext.data.safe_pickle.restricted_paddle_load``).
+    """
     local = resolve_weights_path(path)
     try:
-        return paddle.load(local)
+        with restricted_paddle_load(str(path)):
+            return paddle.load(local)
+    except UserError:
+        raise
     except Exception as e:
         raise UserError(
             f"{path} is not a readable Paddle weights file ({type(e).__name__}: {e}); "
