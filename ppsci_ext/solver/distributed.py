@@ -33,21 +33,9 @@ def world_size() -> int:
     return dist.get_world_size()
 
 
-def rank() -> int:
-    """This process's rank (0 without ``paddle.distributed.launch``)."""
-    return dist.get_rank()
-
-
 def unwrap(model: paddle.nn.Layer) -> paddle.nn.Layer:
     """The layer inside a ``paddle.DataParallel`` (or ``model`` itself)."""
     return model._layers if isinstance(model, paddle.DataParallel) else model
-
-
-def broadcast_parameters(layer: paddle.nn.Layer) -> None:
-    """Copy rank 0's parameters and buffers to all ranks."""
-    if world_size() > 1:
-        for tensor in list(layer.parameters()) + list(layer.buffers()):
-            dist.broadcast(tensor, src=0)
 
 
 def allreduce_gradients(params: Iterable[paddle.Tensor]) -> None:
