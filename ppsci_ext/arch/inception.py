@@ -34,7 +34,7 @@ import paddle.nn.functional as F
 from paddle import nn
 from ppsci.arch import base
 
-from ppsci_ext.data.safe_pickle import restricted_paddle_load
+from ppsci_ext.data.safe_pickle import safe_paddle_load
 from ppsci_ext.errors import UserError
 
 INPUT_SIZE = 299
@@ -301,16 +301,8 @@ class InceptionV3FID(base.Arch):
                 f"Inception weights {path!r} not found; convert them first with "
                 "`python -m ppsci_ext.metric.convert SOURCE OUT.pdparams` (see docs/metrics.md)."
             )
-        try:
-            with restricted_paddle_load(repr(path)):  # nothing but arrays and containers is unpickled
-                state = paddle.load(path)
-        except UserError:
-            raise
-        except Exception as e:  # paddle raises many types for a file that is not its format
-            raise UserError(
-                f"{path!r} is not a Paddle weights file ({type(e).__name__}: {e}); convert the Inception "
-                "weights with `python -m ppsci_ext.metric.convert`."
-            ) from None
+        state = safe_paddle_load(path, repr(path),  # nothing but arrays and containers is unpickled
+                                 "convert the Inception weights with `python -m ppsci_ext.metric.convert`.")
         if not isinstance(state, dict):
             raise UserError(f"{path!r} holds a {type(state).__name__}, not a state dict; convert it again.")
         net = cls(with_logits="fc.weight" in state, **kwargs)

@@ -112,19 +112,8 @@ class _RestrictedPickleModule:
 
 
 @contextlib.contextmanager
-def restricted_paddle_load(source: str) -> Iterator[None]:
-    """Within this context ``paddle.load`` unpickles through the restricted unpickler.
-
-    ``paddle.load`` reads ``.pdparams`` / ``.pdckpt`` files with ``pickle``, which
-    would run whatever a tampered (or downloaded) file names. Paddle's own
-    post-processing (arrays back to tensors) is kept; only the unpickler is
-    replaced, admitting numpy arrays, builtin containers, ``OrderedDict`` and
-    Paddle's ``GeneratorState``. Anything else raises ``UserError`` before it
-    is called.
-
-    Args:
-        source (str): Name of the file, used in error messages.
-    """
+def _restricted_paddle_load(source: str) -> Iterator[None]:
+    """Within this context ``paddle.load`` unpickles through the restricted unpickler (``safe_paddle_load``)."""
     import paddle.framework.io as paddle_io
 
     original = paddle_io.pickle
@@ -133,3 +122,32 @@ def restricted_paddle_load(source: str) -> Iterator[None]:
         yield
     finally:
         paddle_io.pickle = original
+
+
+def safe_paddle_load(path: str, source: str, advice: str) -> Any:
+    """``paddle.load(path)`` with the restricted unpickler; any failure ends in one ``UserError``.
+
+    ``paddle.load`` reads ``.pdparams`` / ``.pdckpt`` files with ``pickle``,
+    which would run whatever a tampered (or downloaded) file names. Here only
+    the unpickler is replaced (Paddle's post-processing, arrays back to
+    tensors, is kept): it admits numpy arrays, builtin containers,
+    ``OrderedDict`` and Paddle's ``GeneratorState``, and refuses anything else
+    before it is called.
+
+    Args:
+        path (str): Local file to load.
+        source (str): Name of the file in messages.
+        advice (str): What to do when the file is not a readable Paddle file.
+
+    Returns:
+        Any: What ``paddle.load`` returns.
+    """
+    import paddle
+
+    try:
+        with _restricted_paddle_load(source):
+            return paddle.load(path)
+    except UserError:
+        raise
+    except Exception as e:  # paddle raises many types for a file that is not its format
+        raise UserError(f"{source} is not a readable Paddle weights file ({type(e).__name__}: {e}); {advice}") from None

@@ -21,7 +21,7 @@ import paddle
 from omegaconf import OmegaConf
 from paddle import nn
 
-from ppsci_ext.data.safe_pickle import restricted_paddle_load
+from ppsci_ext.data.safe_pickle import safe_paddle_load
 from ppsci_ext.errors import UserError
 
 CHECKPOINT_FORMAT = "ppsci_ext.wgangp.checkpoint/1"
@@ -146,19 +146,10 @@ def load_file(path: str) -> Any:
 
     A file that asks the unpickler for anything but arrays, containers and
     Paddle's random state is refused before anything from it runs
-    (``ppsci_ext.data.safe_pickle.restricted_paddle_load``).
+    (``ppsci_ext.data.safe_pickle.safe_paddle_load``).
     """
-    local = resolve_weights_path(path)
-    try:
-        with restricted_paddle_load(str(path)):
-            return paddle.load(local)
-    except UserError:
-        raise
-    except Exception as e:
-        raise UserError(
-            f"{path} is not a readable Paddle weights file ({type(e).__name__}: {e}); "
-            f"give a .pdparams or .pdckpt file written by this package."
-        ) from None
+    return safe_paddle_load(resolve_weights_path(path), str(path),
+                            "give a .pdparams or .pdckpt file written by this package.")
 
 
 def mismatches(layer: nn.Layer, state: Dict[str, Any]) -> List[str]:
