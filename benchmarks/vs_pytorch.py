@@ -17,6 +17,9 @@ install`` (what ``import ppsci_ext`` sets for itself counts); the PyTorch
 worker gets the caller's environment unchanged. PyTorch is needed only here:
 
     python benchmarks/vs_pytorch.py --torch-python /path/to/venv-with-torch/bin/python [--experiments toy mnist cifar10]
+
+``--paddle-conv`` adds a third worker: the package with Paddle's own
+convolution instead of the oneDNN one (``PPSCI_EXT_ONEDNN=0``).
 """
 
 from __future__ import annotations
@@ -65,8 +68,10 @@ def paddle_worker(experiment: str):
         w = paddle.rand([s["out_ch"], s["in_ch"], 5, 5])
         x.stop_gradient = w.stop_gradient = False
 
-        def conv():
-            y = paddle.nn.functional.conv2d(x, w, stride=2, padding=2)
+        from ppsci_ext.arch import onednn
+
+        def conv():  # the convolution the package's layers use
+            y = onednn.conv2d(x, w, stride=2, padding=2)
             return paddle.grad(y.sum(), [x, w])[1]
 
         return conv, (lambda t: float(t[0, 0, 0, 0])), f"paddle {paddle.__version__}"
@@ -147,8 +152,8 @@ def serve(framework: str, experiment: str, warmup: int) -> None:
 
 # ------------------------------------------------------------------ driver
 class Worker:
-    def __init__(self, python: str, framework: str, experiment: str, warmup: int, env: dict):
-        self.framework = framework
+    def __init__(self, python: str, framework: str, experiment: str, warmup: int, env: dict, label: str = ""):
+        self.framework = label or framework
         self.proc = subprocess.Popen(
             [python, os.path.abspath(__file__), "--worker", framework, "--experiments", experiment,
              "--warmup", str(warmup)],
@@ -172,10 +177,14 @@ class Worker:
         self.proc.wait()
 
 
-def compare(experiment: str, torch_python: str, iters: int, rounds: int, warmup: int) -> float:
+def compare(experiment: str, torch_python: str, iters: int, rounds: int, warmup: int,
+            paddle_conv: bool = False) -> float:
     env = dict(os.environ)
     workers = [Worker(sys.executable, "paddle", experiment, warmup, env),
                Worker(torch_python, "torch", experiment, warmup, env)]
+    if paddle_conv and experiment != "toy":  # the package with Paddle's own convolution instead of oneDNN's
+        workers.append(Worker(sys.executable, "paddle", experiment, warmup, dict(env, PPSCI_EXT_ONEDNN="0"),
+                              label="paddle-conv"))
     times = {w.framework: [] for w in workers}
     for _ in range(rounds):
         for w in workers:  # one at a time: the idle worker waits on its stdin
@@ -188,8 +197,11 @@ def compare(experiment: str, torch_python: str, iters: int, rounds: int, warmup:
     print(f"{experiment:8s} {SETTINGS[experiment]}")
     for w in workers:
         runs = ", ".join(f"{t:.1f}" for t in times[w.framework])
-        print(f"  {w.framework:6s} {med[w.framework]:9.1f} ms / {unit}  (rounds: {runs})  [{w.version}]")
+        print(f"  {w.framework:11s} {med[w.framework]:9.1f} ms / {unit}  (rounds: {runs})  [{w.version}]")
     print(f"  ratio paddle / torch: {ratio:.2f}", flush=True)
+    if "paddle-conv" in med:
+        print(f"  ratio paddle-conv / torch: {med['paddle-conv'] / med['torch']:.2f}; "
+              f"paddle / paddle-conv: {med['paddle'] / med['paddle-conv']:.2f}", flush=True)
     return ratio
 
 
@@ -202,6 +214,8 @@ def main() -> None:
     parser.add_argument("--iters", type=int, default=None, help="generator iterations per round")
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds (median reported)")
     parser.add_argument("--warmup", type=int, default=2, help="untimed iterations per worker")
+    parser.add_argument("--paddle-conv", action="store_true",
+                        help="also time the package with Paddle's own convolution (PPSCI_EXT_ONEDNN=0)")
     parser.add_argument("--worker", choices=["paddle", "torch"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -214,7 +228,8 @@ def main() -> None:
     print(f"cpu cores: {os.cpu_count()}; caller's OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}, "
           f"MKL_DEBUG_CPU_TYPE={os.environ.get('MKL_DEBUG_CPU_TYPE')}")
     for experiment in args.experiments:
-        compare(experiment, args.torch_python, args.iters or DEFAULT_ITERS[experiment], args.rounds, args.warmup)
+        compare(experiment, args.torch_python, args.iters or DEFAULT_ITERS[experiment], args.rounds, args.warmup,
+                args.paddle_conv)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,8 @@ import math
 import paddle
 from paddle import nn
 
+from ppsci_ext.arch import onednn
+
 
 def add_bias(y: paddle.Tensor, bias: paddle.Tensor) -> paddle.Tensor:
     """``y + bias`` broadcast over the batch (dim 0) and the trailing spatial dims of ``y``.
@@ -59,23 +61,22 @@ class Linear(nn.Linear):
 
 
 class Conv2D(nn.Conv2D):
-    """``paddle.nn.Conv2D`` (NCHW) with the bias added by ``add_bias``."""
+    """``paddle.nn.Conv2D`` (NCHW) with the bias added by ``add_bias``, computed by ``onednn.conv2d``."""
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
         if self._data_format != "NCHW" or self._padding_mode != "zeros":
             return super().forward(x)
-        y = nn.functional.conv2d(x, self.weight, None, padding=self._padding, stride=self._stride,
-                                 dilation=self._dilation, groups=self._groups)
+        y = onednn.conv2d(x, self.weight, padding=self._padding, stride=self._stride, dilation=self._dilation,
+                          groups=self._groups)
         return add_bias(y, self.bias)
 
 
 class Conv2DTranspose(nn.Conv2DTranspose):
-    """``paddle.nn.Conv2DTranspose`` (NCHW) with the bias added by ``add_bias``."""
+    """``paddle.nn.Conv2DTranspose`` (NCHW) with the bias added by ``add_bias``, computed by ``onednn.conv2d_transpose``."""
 
     def forward(self, x: paddle.Tensor, output_size=None) -> paddle.Tensor:
         if self._data_format != "NCHW" or output_size is not None:
             return super().forward(x, output_size)
-        y = nn.functional.conv2d_transpose(x, self.weight, None, padding=self._padding,
-                                           output_padding=self.output_padding, stride=self._stride,
-                                           dilation=self._dilation, groups=self._groups)
+        y = onednn.conv2d_transpose(x, self.weight, padding=self._padding, output_padding=self.output_padding,
+                                    stride=self._stride, dilation=self._dilation, groups=self._groups)
         return add_bias(y, self.bias)

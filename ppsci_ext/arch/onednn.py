@@ -1,0 +1,395 @@
+"""2-D convolutions on Paddle's bundled oneDNN library, usable inside the gradient penalty.
+
+Why: Paddle 3.3's eager CPU convolution is an im2col plus small matrix products
+per sample, which barely gains from a second thread (on this project's 2-core
+machine one MNIST critic convolution took 131 ms on one thread and 77 ms on
+two, PyTorch's oneDNN convolution 48 ms on two). The Paddle wheel ships the
+oneDNN library (``paddle/libs/libdnnl.so.3``), but eager mode does not route
+convolutions to it. This module calls that library through its C API with
+``ctypes`` (nothing is compiled; the wheel has no oneDNN C++ headers).
+
+Three linear operations cover a convolution and every derivative of it:
+
+- ``forward(x, w)``: the convolution ``y``;
+- ``backward_data(dy, w)``: its input gradient (a transposed convolution);
+- ``backward_weights(x, dy)``: its weight gradient.
+
+Their gradients are written with the same three operations (``_op`` and
+``paddle.autograd.PyLayer``), so gradients of any order exist; the critic's
+gradient penalty needs the second order. ``conv2d`` and ``conv2d_transpose`` are the public entry points.
+They fall back to ``paddle.nn.functional`` where oneDNN does not apply (not
+float32 on CPU, groups or dilation other than 1, library not loadable) or when
+``PPSCI_EXT_ONEDNN=0`` is set in the environment.
+``benchmarks/vs_pytorch.py`` and ``benchmarks/onednn_conv.py`` measure the
+effect; ``tests/test_onednn.py`` checks values and gradients of order 1 and 2
+against Paddle's own convolution.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import glob
+import math
+import os
+from typing import Dict, Optional, Sequence, Tuple
+
+import paddle
+import paddle.nn.functional as F
+from paddle.autograd import PyLayer
+
+# oneDNN 3.x C API constants (oneapi/dnnl/dnnl_types.h, dnnl_common_types.h); stable across 3.x.
+_CPU_ENGINE = 1
+_STREAM_IN_ORDER = 1
+_F32 = 3
+_TAG_ANY = 1
+_FORWARD_TRAINING = 64
+_CONVOLUTION_DIRECT = 1
+_Q_SRC, _Q_DIFF_SRC, _Q_WEIGHTS, _Q_DIFF_WEIGHTS, _Q_DST, _Q_DIFF_DST = 129, 130, 131, 132, 133, 134
+_ARG_SRC, _ARG_DST, _ARG_WEIGHTS = 1, 17, 33
+_ARG_DIFF_SRC, _ARG_DIFF_DST, _ARG_DIFF_WEIGHTS = 129, 145, 161
+_ARG_FROM, _ARG_TO = 1, 17
+
+_Dims = ctypes.c_int64 * 12
+_p = ctypes.c_void_p
+
+
+class _ExecArg(ctypes.Structure):
+    _fields_ = [("arg", ctypes.c_int), ("memory", _p)]
+
+
+class OneDNNError(RuntimeError):
+    """A oneDNN C API call failed (the status code is in the message)."""
+
+
+def _dims(values: Sequence[int]) -> _Dims:
+    d = _Dims()
+    for i, v in enumerate(values):
+        d[i] = int(v)
+    return d
+
+
+class _Library:
+    """The loaded ``libdnnl`` with one CPU engine and stream."""
+
+    def __init__(self, path: str):
+        lib = ctypes.CDLL(path)
+        self.lib = lib
+        for name in ("dnnl_engine_create", "dnnl_stream_create", "dnnl_stream_wait",
+                     "dnnl_memory_desc_create_with_strides", "dnnl_memory_desc_create_with_tag",
+                     "dnnl_convolution_forward_primitive_desc_create",
+                     "dnnl_convolution_backward_data_primitive_desc_create",
+                     "dnnl_convolution_backward_weights_primitive_desc_create",
+                     "dnnl_reorder_primitive_desc_create", "dnnl_primitive_create", "dnnl_primitive_execute",
+                     "dnnl_memory_create", "dnnl_memory_set_data_handle"):
+            getattr(lib, name).restype = ctypes.c_int
+        lib.dnnl_primitive_desc_query_md.restype = _p
+        lib.dnnl_primitive_desc_query_md.argtypes = [_p, ctypes.c_int, ctypes.c_int]
+        lib.dnnl_memory_desc_equal.restype = ctypes.c_int
+        lib.dnnl_memory_desc_equal.argtypes = [_p, _p]
+        lib.dnnl_memory_set_data_handle.argtypes = [_p, _p]
+        lib.dnnl_primitive_execute.argtypes = [_p, _p, ctypes.c_int, ctypes.POINTER(_ExecArg)]
+        self.engine = _p()
+        self.check("dnnl_engine_create", ctypes.byref(self.engine), _CPU_ENGINE, ctypes.c_size_t(0))
+        self.stream = _p()
+        self.check("dnnl_stream_create", ctypes.byref(self.stream), self.engine, ctypes.c_uint(_STREAM_IN_ORDER))
+
+    def check(self, name: str, *args) -> None:
+        status = getattr(self.lib, name)(*args)
+        if status != 0:
+            raise OneDNNError(f"oneDNN call {name} failed with status {status}")
+
+    def plain_md(self, shape: Sequence[int]) -> _p:
+        """Descriptor of a contiguous row-major float32 tensor (NCHW / OIHW)."""
+        strides = [math.prod(shape[i + 1:]) for i in range(len(shape))]
+        md = _p()
+        self.check("dnnl_memory_desc_create_with_strides", ctypes.byref(md), len(shape), _dims(shape), _F32,
+                   _dims(strides))
+        return md
+
+    def any_md(self, shape: Sequence[int]) -> _p:
+        """Descriptor that lets the primitive pick its fastest layout."""
+        md = _p()
+        self.check("dnnl_memory_desc_create_with_tag", ctypes.byref(md), len(shape), _dims(shape), _F32, _TAG_ANY)
+        return md
+
+    def memory(self, md: _p, allocate: bool) -> _p:
+        mem = _p()
+        handle = _p(ctypes.c_size_t(-1).value) if allocate else _p(0)
+        self.check("dnnl_memory_create", ctypes.byref(mem), md, self.engine, handle)
+        return mem
+
+    def primitive(self, pd: _p) -> _p:
+        prim = _p()
+        self.check("dnnl_primitive_create", ctypes.byref(prim), pd)
+        return prim
+
+    def reorder(self, src_md: _p, dst_md: _p) -> _p:
+        pd = _p()
+        self.check("dnnl_reorder_primitive_desc_create", ctypes.byref(pd), src_md, self.engine, dst_md, self.engine,
+                   None)
+        return self.primitive(pd)
+
+    def execute(self, prim: _p, args: Sequence[Tuple[int, _p]]) -> None:
+        arr = (_ExecArg * len(args))(*[_ExecArg(a, m) for a, m in args])
+        self.check("dnnl_primitive_execute", prim, self.stream, len(args), arr)
+
+
+class _Plan:
+    """One convolution primitive for fixed shapes, with the reorders between Paddle's plain layout and its own.
+
+    ``args`` lists (execution argument, query, shape, is_output) for the three
+    tensors the primitive touches. Primitives, reorders and the buffers in the
+    primitive's layout are made once and reused for every call with these shapes.
+    """
+
+    def __init__(self, lib: _Library, pd: _p, args: Sequence[Tuple[int, int, Sequence[int], bool]]):
+        self.lib = lib
+        self.prim = lib.primitive(pd)
+        self.slots = []  # (arg, user memory, inner memory or None, reorder or None, is_output)
+        for arg, query, shape, is_output in args:
+            user_md = lib.plain_md(shape)
+            inner_md = _p(lib.lib.dnnl_primitive_desc_query_md(pd, query, 0))  # keep it 64-bit
+            user_mem = lib.memory(user_md, allocate=False)
+            if lib.lib.dnnl_memory_desc_equal(user_md, inner_md):
+                self.slots.append((arg, user_mem, None, None, is_output))
+                continue
+            inner_mem = lib.memory(inner_md, allocate=True)
+            reorder = lib.reorder(inner_md, user_md) if is_output else lib.reorder(user_md, inner_md)
+            self.slots.append((arg, user_mem, inner_mem, reorder, is_output))
+
+    def __call__(self, pointers: Sequence[int]) -> None:
+        lib = self.lib
+        prim_args = []
+        for (arg, user_mem, inner_mem, reorder, is_output), ptr in zip(self.slots, pointers):
+            lib.check("dnnl_memory_set_data_handle", user_mem, _p(ptr))
+            if inner_mem is None:
+                prim_args.append((arg, user_mem))
+                continue
+            if not is_output:
+                lib.execute(reorder, [(_ARG_FROM, user_mem), (_ARG_TO, inner_mem)])
+            prim_args.append((arg, inner_mem))
+        lib.execute(self.prim, prim_args)
+        for arg, user_mem, inner_mem, reorder, is_output in self.slots:
+            if is_output and inner_mem is not None:
+                lib.execute(reorder, [(_ARG_FROM, inner_mem), (_ARG_TO, user_mem)])
+        lib.check("dnnl_stream_wait", lib.stream)
+
+
+_LIB: Optional[_Library] = None
+_LIB_ERROR: Optional[str] = None
+_PLANS: Dict[tuple, _Plan] = {}
+
+
+def _library() -> Optional[_Library]:
+    """The bundled oneDNN, loaded on first use; None (and the reason in ``_LIB_ERROR``) if unusable."""
+    global _LIB, _LIB_ERROR
+    if _LIB is None and _LIB_ERROR is None:
+        libs = sorted(glob.glob(os.path.join(os.path.dirname(paddle.__file__), "libs", "libdnnl.so*")))
+        if not libs:
+            _LIB_ERROR = "Paddle ships no libdnnl"
+        else:
+            try:
+                _LIB = _Library(libs[0])
+            except (OSError, AttributeError, OneDNNError) as exc:
+                _LIB_ERROR = f"cannot use {libs[0]}: {exc}"
+    return _LIB
+
+
+def _plan(kind: str, src: Sequence[int], wei: Sequence[int], dst: Sequence[int], stride: Tuple[int, int],
+          pad_l: Tuple[int, int], pad_r: Tuple[int, int]) -> _Plan:
+    key = (kind, tuple(src), tuple(wei), tuple(dst), stride, pad_l, pad_r)
+    plan = _PLANS.get(key)
+    if plan is not None:
+        return plan
+    lib = _library()
+    src_md, wei_md, dst_md = lib.any_md(src), lib.any_md(wei), lib.any_md(dst)
+    geometry = (_dims(stride), None, _dims(pad_l), _dims(pad_r))
+    fwd = _p()
+    lib.check("dnnl_convolution_forward_primitive_desc_create", ctypes.byref(fwd), lib.engine, _FORWARD_TRAINING,
+              _CONVOLUTION_DIRECT, src_md, wei_md, None, dst_md, *geometry, None)
+    if kind == "forward":
+        plan = _Plan(lib, fwd, [(_ARG_SRC, _Q_SRC, src, False), (_ARG_WEIGHTS, _Q_WEIGHTS, wei, False),
+                                (_ARG_DST, _Q_DST, dst, True)])
+    elif kind == "backward_data":
+        pd = _p()
+        lib.check("dnnl_convolution_backward_data_primitive_desc_create", ctypes.byref(pd), lib.engine,
+                  _CONVOLUTION_DIRECT, src_md, wei_md, dst_md, *geometry, fwd, None)
+        plan = _Plan(lib, pd, [(_ARG_DIFF_DST, _Q_DIFF_DST, dst, False), (_ARG_WEIGHTS, _Q_WEIGHTS, wei, False),
+                               (_ARG_DIFF_SRC, _Q_DIFF_SRC, src, True)])
+    else:
+        pd = _p()
+        lib.check("dnnl_convolution_backward_weights_primitive_desc_create", ctypes.byref(pd), lib.engine,
+                  _CONVOLUTION_DIRECT, src_md, wei_md, None, dst_md, *geometry, fwd, None)
+        plan = _Plan(lib, pd, [(_ARG_SRC, _Q_SRC, src, False), (_ARG_DIFF_DST, _Q_DIFF_DST, dst, False),
+                               (_ARG_DIFF_WEIGHTS, _Q_DIFF_WEIGHTS, wei, True)])
+    _PLANS[key] = plan
+    return plan
+
+
+def _contiguous(t: paddle.Tensor) -> paddle.Tensor:
+    return t if t.is_contiguous() else t.contiguous()
+
+
+class _Geometry:
+    """Shapes and padding of one convolution ``src [N, C, H, W] * wei [O, C, kh, kw] -> dst [N, O, Ho, Wo]``."""
+
+    def __init__(self, src: Sequence[int], wei: Sequence[int], dst: Sequence[int], stride: Tuple[int, int],
+                 padding: Tuple[int, int]):
+        self.src, self.wei, self.dst = list(src), list(wei), list(dst)
+        self.stride = tuple(stride)
+        self.pad_l = tuple(padding)
+        # right/bottom padding that makes the sizes consistent (Paddle floors, oneDNN wants them exact)
+        self.pad_r = tuple((dst[2 + i] - 1) * stride[i] + wei[2 + i] - src[2 + i] - padding[i] for i in range(2))
+
+    def shape(self, kind: str):
+        """Shape of the result of ``kind``."""
+        return {"forward": self.dst, "backward_data": self.src, "backward_weights": self.wei}[kind]
+
+    def run(self, kind: str, a: paddle.Tensor, b: paddle.Tensor) -> paddle.Tensor:
+        """One of the three ops on oneDNN: a new tensor from the contiguous data of ``a`` and ``b``."""
+        a, b = _contiguous(a), _contiguous(b)
+        out = paddle.empty(self.shape(kind), dtype="float32")
+        _plan(kind, self.src, self.wei, self.dst, self.stride, self.pad_l, self.pad_r)(
+            [a.data_ptr(), b.data_ptr(), out.data_ptr()])
+        return out
+
+
+class _Ref:
+    """Hands a tensor to ``PyLayer.apply`` without making it an input of the layer."""
+
+    def __init__(self, tensor: paddle.Tensor):
+        self.tensor = tensor
+
+
+class _ByFirst(PyLayer):
+    """``geo.run(kind, a, b)``, differentiable in ``a`` only (``b`` is held by reference)."""
+
+    @staticmethod
+    def forward(ctx, a, b: _Ref, kind: str, geo: _Geometry):
+        ctx.b, ctx.kind, ctx.geo = b.tensor, kind, geo
+        return geo.run(kind, a, b.tensor)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _GRAD_FIRST[ctx.kind](ctx.b, g, ctx.geo)
+
+
+class _BySecond(PyLayer):
+    """Zeros shaped like ``geo.run(kind, a, b)`` whose gradient is that of ``geo.run`` with respect to ``b``."""
+
+    @staticmethod
+    def forward(ctx, b, a: _Ref, kind: str, geo: _Geometry):
+        ctx.a, ctx.kind, ctx.geo = a.tensor, kind, geo
+        return paddle.zeros(geo.shape(kind), dtype=b.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _GRAD_SECOND[ctx.kind](ctx.a, g, ctx.geo)
+
+
+def _op(kind: str, a: paddle.Tensor, b: paddle.Tensor, geo: _Geometry) -> paddle.Tensor:
+    """``geo.run(kind, a, b)`` with gradients of every order in both arguments.
+
+    The op is bilinear, so its value comes from a layer that differentiates in
+    ``a`` and a layer that returns zeros and differentiates in ``b`` is added.
+    Why not one layer with two inputs: ``paddle.grad(out, [x])`` (the gradient
+    penalty) makes a PyLayer fail when it returns a gradient for an input that
+    was not asked for, and a PyLayer cannot know which were.
+    """
+    out = _ByFirst.apply(a, _Ref(b), kind, geo)
+    if not b.stop_gradient:
+        out = out + _BySecond.apply(b, _Ref(a), kind, geo)
+    return out
+
+
+# Gradients of the three bilinear ops, written with the same ops (so they are differentiable again):
+#   y  = forward(x, w):          dx = backward_data(g, w),   dw = backward_weights(x, g)
+#   dx = backward_data(dy, w):   ddy = forward(g, w),        dw = backward_weights(g, dy)
+#   dw = backward_weights(x, dy): dx = backward_data(dy, g), ddy = forward(x, g)
+_GRAD_FIRST = {  # (second argument, output gradient) -> gradient of the first argument
+    "forward": lambda w, g, geo: _op("backward_data", g, w, geo),
+    "backward_data": lambda w, g, geo: _op("forward", g, w, geo),
+    "backward_weights": lambda dy, g, geo: _op("backward_data", dy, g, geo),
+}
+_GRAD_SECOND = {  # (first argument, output gradient) -> gradient of the second argument
+    "forward": lambda x, g, geo: _op("backward_weights", x, g, geo),
+    "backward_data": lambda dy, g, geo: _op("backward_weights", g, dy, geo),
+    "backward_weights": lambda x, g, geo: _op("forward", x, g, geo),
+}
+
+
+def _pair(v) -> Tuple[int, int]:
+    if isinstance(v, (list, tuple)):
+        if len(v) == 2:
+            return int(v[0]), int(v[1])
+        if len(v) == 1:
+            return int(v[0]), int(v[0])
+        raise ValueError(f"expected 1 or 2 values, got {v}")
+    return int(v), int(v)
+
+
+def _applies(x: paddle.Tensor, w: paddle.Tensor, padding, dilation, groups) -> bool:
+    if os.environ.get("PPSCI_EXT_ONEDNN", "1") == "0":
+        return False
+    if x.dtype != paddle.float32 or w.dtype != paddle.float32 or not x.place.is_cpu_place():
+        return False
+    if groups != 1 or _pair(dilation) != (1, 1) or isinstance(padding, str) or x.ndim != 4:
+        return False
+    if isinstance(padding, (list, tuple)) and len(padding) not in (1, 2):
+        return False
+    return _library() is not None
+
+
+def available() -> bool:
+    """Whether the bundled oneDNN loaded (and ``PPSCI_EXT_ONEDNN`` does not switch it off)."""
+    return os.environ.get("PPSCI_EXT_ONEDNN", "1") != "0" and _library() is not None
+
+
+def conv2d(x: paddle.Tensor, weight: paddle.Tensor, stride=1, padding=0, dilation=1, groups=1) -> paddle.Tensor:
+    """``paddle.nn.functional.conv2d`` without bias (NCHW), on oneDNN where it applies.
+
+    Args:
+        x (paddle.Tensor): ``[N, C, H, W]``.
+        weight (paddle.Tensor): ``[O, C, kh, kw]``.
+        stride, padding, dilation, groups: as in ``paddle.nn.functional.conv2d``
+            (padding an int or a pair).
+
+    Returns:
+        paddle.Tensor: ``[N, O, Ho, Wo]``.
+    """
+    if not _applies(x, weight, padding, dilation, groups):
+        return F.conv2d(x, weight, None, stride=stride, padding=padding, dilation=dilation, groups=groups)
+    s, p = _pair(stride), _pair(padding)
+    n, _, h, w_in = x.shape
+    o, _, kh, kw = weight.shape
+    out = [n, o, (h + 2 * p[0] - kh) // s[0] + 1, (w_in + 2 * p[1] - kw) // s[1] + 1]
+    geo = _Geometry(x.shape, weight.shape, out, s, p)
+    if min(geo.pad_r) < 0:
+        return F.conv2d(x, weight, None, stride=stride, padding=padding)
+    return _op("forward", x, weight, geo)
+
+
+def conv2d_transpose(x: paddle.Tensor, weight: paddle.Tensor, stride=1, padding=0, output_padding=0, dilation=1,
+                     groups=1) -> paddle.Tensor:
+    """``paddle.nn.functional.conv2d_transpose`` without bias (NCHW), on oneDNN where it applies.
+
+    Args:
+        x (paddle.Tensor): ``[N, C_in, H, W]``.
+        weight (paddle.Tensor): ``[C_in, C_out, kh, kw]`` (Paddle's layout for transposed convolutions).
+        stride, padding, output_padding, dilation, groups: as in Paddle.
+
+    Returns:
+        paddle.Tensor: ``[N, C_out, (H - 1) * stride - 2 * padding + kh + output_padding, ...]``.
+    """
+    if not _applies(x, weight, padding, dilation, groups):
+        return F.conv2d_transpose(x, weight, None, stride=stride, padding=padding, output_padding=output_padding,
+                                  dilation=dilation, groups=groups)
+    s, p, op = _pair(stride), _pair(padding), _pair(output_padding)
+    n, _, h, w_in = x.shape
+    c_in, c_out, kh, kw = weight.shape
+    out = [n, c_out, (h - 1) * s[0] - 2 * p[0] + kh + op[0], (w_in - 1) * s[1] - 2 * p[1] + kw + op[1]]
+    # the transposed convolution is the input gradient of the convolution out -> x with this weight
+    geo = _Geometry(out, weight.shape, x.shape, s, p)
+    if min(geo.pad_r) < 0:
+        return F.conv2d_transpose(x, weight, None, stride=stride, padding=padding, output_padding=output_padding)
+    return _op("backward_data", x, weight, geo)
