@@ -1,0 +1,133 @@
+"""oneDNN convolutions give Paddle's values and gradients of first and second order."""
+
+import glob
+import os
+
+import numpy as np
+import paddle
+import paddle.nn.functional as F
+import pytest
+
+from ppsci_ext.arch import onednn
+
+# (input shape, weight shape, stride, padding): the MNIST critic's 5x5/2, the ResNet's 3x3/1 and 1x1,
+# an odd-sized non-square input, padding 0
+CONVS = [
+    ((3, 2, 12, 12), (4, 2, 5, 5), 2, 2),
+    ((2, 5, 8, 8), (6, 5, 3, 3), 1, 1),
+    ((2, 3, 8, 8), (4, 3, 1, 1), 1, 0),
+    ((2, 3, 9, 7), (5, 3, 3, 3), 2, 1),
+    ((2, 3, 7, 7), (2, 3, 3, 3), 1, 0),
+]
+# (input shape, weight shape [C_in, C_out, k, k], stride, padding, output_padding)
+DECONVS = [
+    ((3, 6, 4, 4), (6, 2, 5, 5), 2, 2, 1),  # the generators' 5x5/2 upsampling
+    ((2, 4, 5, 5), (4, 3, 3, 3), 1, 1, 0),
+    ((2, 4, 3, 4), (4, 3, 3, 3), 2, 1, 1),
+]
+
+
+def _value_and_grads(conv, x0, w0, second_order=True):
+    """Output, first-order grads of a nonlinear loss, and grads of a gradient-penalty-like second loss."""
+    x = paddle.to_tensor(x0, stop_gradient=False)
+    w = paddle.to_tensor(w0, stop_gradient=False)
+    y = conv(x, w)
+    loss = paddle.tanh(y).sum()
+    gx, gw = paddle.grad(loss, [x, w], create_graph=second_order)
+    result = [y, gx, gw]
+    if second_order:
+        ((gx ** 2).sum() + (gw ** 2).sum()).backward()
+        result += [x.grad, w.grad]
+    return [t.numpy() for t in result]
+
+
+def _assert_close(got, want, what):
+    for i, (g, r) in enumerate(zip(got, want)):
+        scale = np.abs(r).max() + 1e-12
+        assert np.abs(g - r).max() <= 2e-5 * scale, f"{what}: result {i} differs by {np.abs(g - r).max() / scale:.2e}"
+
+
+def test_bundled_library_loads():
+    if not glob.glob(os.path.join(os.path.dirname(paddle.__file__), "libs", "libdnnl.so*")):
+        pytest.skip("this Paddle build ships no oneDNN")
+    assert onednn._library() is not None, onednn._LIB_ERROR
+    assert onednn.available()
+
+
+@pytest.mark.parametrize("xs, ws, stride, pad", CONVS)
+def test_conv_matches_paddle_to_second_order(xs, ws, stride, pad):
+    rng = np.random.default_rng(0)
+    x0 = rng.standard_normal(xs).astype("float32")
+    w0 = (rng.standard_normal(ws) * 0.3).astype("float32")
+    got = _value_and_grads(lambda x, w: onednn.conv2d(x, w, stride=stride, padding=pad), x0, w0)
+    want = _value_and_grads(lambda x, w: F.conv2d(x, w, stride=stride, padding=pad), x0, w0)
+    _assert_close(got, want, f"conv {xs} {ws}")
+
+
+def _deconv_reference(x, w, stride, pad, out_pad):
+    """The transposed convolution as a plain convolution (which has a double grad in Paddle):
+    insert stride - 1 zeros between pixels, pad by k - 1 - pad (plus out_pad at the end), flip the kernel."""
+    n, c, h, wd = x.shape
+    k = w.shape[2]
+    if stride > 1:  # by 2-D products with 0/1 matrices (Paddle's concat has no usable double grad)
+        def spread(size):
+            u = np.zeros((size, size * stride - stride + 1), "float32")
+            u[np.arange(size), np.arange(size) * stride] = 1
+            return paddle.to_tensor(u)
+
+        x = paddle.matmul(x.reshape([-1, wd]), spread(wd)).reshape([n, c, h, -1]).transpose([0, 1, 3, 2])
+        x = paddle.matmul(x.reshape([-1, h]), spread(h)).reshape([n, c, -1, h * stride - stride + 1])
+        x = x.transpose([0, 1, 3, 2])
+    lo, hi = k - 1 - pad, k - 1 - pad + out_pad
+    x = F.pad(x, [lo, hi, lo, hi])
+    return F.conv2d(x, paddle.flip(w, [2, 3]).transpose([1, 0, 2, 3]))
+
+
+@pytest.mark.parametrize("xs, ws, stride, pad, out_pad", DECONVS)
+def test_transposed_conv_matches_paddle(xs, ws, stride, pad, out_pad):
+    rng = np.random.default_rng(1)
+    x0 = rng.standard_normal(xs).astype("float32")
+    w0 = (rng.standard_normal(ws) * 0.3).astype("float32")
+
+    def ours(x, w):
+        return onednn.conv2d_transpose(x, w, stride=stride, padding=pad, output_padding=out_pad)
+
+    # first order against Paddle's own transposed convolution
+    want = _value_and_grads(lambda x, w: F.conv2d_transpose(x, w, stride=stride, padding=pad,
+                                                            output_padding=out_pad), x0, w0, second_order=False)
+    _assert_close(_value_and_grads(ours, x0, w0, second_order=False), want, f"deconv {xs}")
+    # second order (Paddle's conv2d_transpose has no double grad kernel) against the conv-gradient form
+    want = _value_and_grads(lambda x, w: _deconv_reference(x, w, stride, pad, out_pad), x0, w0)
+    _assert_close(_value_and_grads(ours, x0, w0), want, f"deconv second order {xs}")
+
+
+def test_gradient_with_respect_to_input_only():
+    """``paddle.grad(out, [x])`` while the weight also requires grad: the gradient penalty's call."""
+    x = paddle.randn([2, 3, 8, 8])
+    w = paddle.randn([4, 3, 3, 3])
+    x.stop_gradient = w.stop_gradient = False
+    (gx,) = paddle.grad(onednn.conv2d(x, w, padding=1).sum(), [x], create_graph=True)
+    (want,) = paddle.grad(F.conv2d(x, w, padding=1).sum(), [x])
+    np.testing.assert_allclose(gx.numpy(), want.numpy(), rtol=1e-5, atol=1e-5)
+    (gx ** 2).sum().backward()
+    assert w.grad is not None and float(w.grad.abs().sum()) > 0
+
+
+def test_non_contiguous_input():
+    x = paddle.randn([2, 3, 9, 6]).transpose([0, 1, 3, 2])  # a strided view in Paddle 3
+    w = paddle.randn([4, 3, 3, 3])
+    np.testing.assert_allclose(onednn.conv2d(x, w, stride=2, padding=1).numpy(),
+                               F.conv2d(x, w, stride=2, padding=1).numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_falls_back_to_paddle(monkeypatch):
+    x64 = paddle.randn([2, 3, 8, 8], dtype="float64")
+    w64 = paddle.randn([4, 3, 3, 3], dtype="float64")
+    # float64 (not supported by oneDNN here): Paddle's kernel, bit for bit
+    np.testing.assert_array_equal(onednn.conv2d(x64, w64, padding=1).numpy(), F.conv2d(x64, w64, padding=1).numpy())
+    x, w = x64.astype("float32"), w64.astype("float32")
+    np.testing.assert_array_equal(onednn.conv2d(x, w, padding=1, groups=1, dilation=2).numpy(),
+                                  F.conv2d(x, w, padding=1, dilation=2).numpy())
+    monkeypatch.setenv("PPSCI_EXT_ONEDNN", "0")
+    assert not onednn.available()
+    np.testing.assert_array_equal(onednn.conv2d(x, w, stride=2).numpy(), F.conv2d(x, w, stride=2).numpy())
