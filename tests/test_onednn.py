@@ -131,3 +131,36 @@ def test_falls_back_to_paddle(monkeypatch):
     monkeypatch.setenv("PPSCI_EXT_ONEDNN", "0")
     assert not onednn.available()
     np.testing.assert_array_equal(onednn.conv2d(x, w, stride=2).numpy(), F.conv2d(x, w, stride=2).numpy())
+
+
+def test_plan_cache_is_bounded(monkeypatch):
+    monkeypatch.setattr(onednn, "_MAX_PLANS", 2)
+    monkeypatch.setattr(onednn, "_PLANS", {})
+    w = paddle.randn([4, 3, 3, 3])
+    for size in (5, 6, 7, 5):  # the fourth reuses a shape whose plan was freed
+        x = paddle.randn([2, 3, size, size])
+        np.testing.assert_allclose(onednn.conv2d(x, w, padding=1).numpy(), F.conv2d(x, w, padding=1).numpy(),
+                                   rtol=1e-5, atol=1e-5)
+        assert len(onednn._PLANS) <= 2
+
+
+@pytest.mark.parametrize("transpose", [False, True])
+def test_bias_and_parameter_gradients(transpose):
+    """With a bias: value and the grads of weight and bias, of a loss and of a gradient penalty."""
+    rng = np.random.default_rng(2)
+    x0 = rng.standard_normal((3, 4, 6, 6)).astype("float32")
+    w0 = (rng.standard_normal((4, 5, 3, 3) if transpose else (5, 4, 3, 3)) * 0.3).astype("float32")
+    b0 = rng.standard_normal(5).astype("float32")
+    results = []
+    for fn in ((onednn.conv2d_transpose, F.conv2d_transpose) if transpose else (onednn.conv2d, F.conv2d)):
+        x = paddle.to_tensor(x0, stop_gradient=False)
+        w = paddle.to_tensor(w0, stop_gradient=False)
+        b = paddle.to_tensor(b0, stop_gradient=False)
+        y = fn(x, w, b, stride=2, padding=1)
+        loss = paddle.tanh(y).sum()
+        if not transpose:  # Paddle's transposed convolution has no double grad
+            (gx,) = paddle.grad(loss, [x], create_graph=True)
+            loss = loss + (gx ** 2).sum()
+        loss.backward()
+        results.append([t.numpy() for t in (y, w.grad, b.grad, x.grad)])
+    _assert_close(results[0], results[1], "with bias")

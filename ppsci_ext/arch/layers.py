@@ -12,6 +12,9 @@ a column of ones, ``ones[N, 1] @ bias[1, ...]``, and added elementwise, so
 both its forward and its gradient are BLAS calls (and the gradient-penalty
 double backward stays differentiable: it only involves matmul and add).
 ``benchmarks/layer_bias.py`` measures the difference.
+
+The convolutions themselves run on the oneDNN library that ships with Paddle
+(``ppsci_ext.arch.onednn``) where it applies, and on Paddle's kernels otherwise.
 """
 
 from __future__ import annotations
@@ -61,22 +64,28 @@ class Linear(nn.Linear):
 
 
 class Conv2D(nn.Conv2D):
-    """``paddle.nn.Conv2D`` (NCHW) with the bias added by ``add_bias``, computed by ``onednn.conv2d``."""
+    """``paddle.nn.Conv2D`` (NCHW): ``onednn.conv2d`` where it applies, else Paddle's with ``add_bias``."""
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
         if self._data_format != "NCHW" or self._padding_mode != "zeros":
             return super().forward(x)
-        y = onednn.conv2d(x, self.weight, padding=self._padding, stride=self._stride, dilation=self._dilation,
-                          groups=self._groups)
+        if onednn.applies(x, self.weight, self._padding, self._dilation, self._groups):
+            return onednn.conv2d(x, self.weight, self.bias, padding=self._padding, stride=self._stride)
+        y = nn.functional.conv2d(x, self.weight, None, padding=self._padding, stride=self._stride,
+                                 dilation=self._dilation, groups=self._groups)
         return add_bias(y, self.bias)
 
 
 class Conv2DTranspose(nn.Conv2DTranspose):
-    """``paddle.nn.Conv2DTranspose`` (NCHW) with the bias added by ``add_bias``, computed by ``onednn.conv2d_transpose``."""
+    """``paddle.nn.Conv2DTranspose`` (NCHW): ``onednn.conv2d_transpose`` where it applies, else Paddle's with ``add_bias``."""
 
     def forward(self, x: paddle.Tensor, output_size=None) -> paddle.Tensor:
         if self._data_format != "NCHW" or output_size is not None:
             return super().forward(x, output_size)
-        y = onednn.conv2d_transpose(x, self.weight, padding=self._padding, output_padding=self.output_padding,
-                                    stride=self._stride, dilation=self._dilation, groups=self._groups)
+        if onednn.applies(x, self.weight, self._padding, self._dilation, self._groups):
+            return onednn.conv2d_transpose(x, self.weight, self.bias, padding=self._padding,
+                                           output_padding=self.output_padding, stride=self._stride)
+        y = nn.functional.conv2d_transpose(x, self.weight, None, padding=self._padding,
+                                           output_padding=self.output_padding, stride=self._stride,
+                                           dilation=self._dilation, groups=self._groups)
         return add_bias(y, self.bias)

@@ -14,9 +14,11 @@ Three linear operations cover a convolution and every derivative of it:
 - ``backward_data(dy, w)``: its input gradient (a transposed convolution);
 - ``backward_weights(x, dy)``: its weight gradient.
 
-Their gradients are written with the same three operations (``_op`` and
-``paddle.autograd.PyLayer``), so gradients of any order exist; the critic's
-gradient penalty needs the second order. ``conv2d`` and ``conv2d_transpose`` are the public entry points.
+Their gradients are written with the same three operations (PyLayers), so
+gradients of any order exist; the critic's gradient penalty needs the second
+order. One limit: ``paddle.grad`` asked for a layer's weight but not its bias
+(or the reverse) fails in Paddle's PyLayer check; ``backward()``, ``paddle.grad``
+for inputs (the gradient penalty) or for whole parameter lists work. ``conv2d`` and ``conv2d_transpose`` are the public entry points.
 They fall back to ``paddle.nn.functional`` where oneDNN does not apply (not
 float32 on CPU, groups or dilation other than 1, library not loadable) or when
 ``PPSCI_EXT_ONEDNN=0`` is set in the environment.
@@ -80,7 +82,8 @@ class _Library:
                      "dnnl_convolution_backward_data_primitive_desc_create",
                      "dnnl_convolution_backward_weights_primitive_desc_create",
                      "dnnl_reorder_primitive_desc_create", "dnnl_primitive_create", "dnnl_primitive_execute",
-                     "dnnl_memory_create", "dnnl_memory_set_data_handle"):
+                     "dnnl_memory_create", "dnnl_memory_set_data_handle", "dnnl_primitive_destroy",
+                     "dnnl_primitive_desc_destroy", "dnnl_memory_destroy", "dnnl_memory_desc_destroy"):
             getattr(lib, name).restype = ctypes.c_int
         lib.dnnl_primitive_desc_query_md.restype = _p
         lib.dnnl_primitive_desc_query_md.argtypes = [_p, ctypes.c_int, ctypes.c_int]
@@ -127,7 +130,9 @@ class _Library:
         pd = _p()
         self.check("dnnl_reorder_primitive_desc_create", ctypes.byref(pd), src_md, self.engine, dst_md, self.engine,
                    None)
-        return self.primitive(pd)
+        prim = self.primitive(pd)
+        self.lib.dnnl_primitive_desc_destroy(pd)  # the primitive keeps its own copy
+        return prim
 
     def execute(self, prim: _p, args: Sequence[Tuple[int, _p]]) -> None:
         arr = (_ExecArg * len(args))(*[_ExecArg(a, m) for a, m in args])
@@ -142,12 +147,15 @@ class _Plan:
     primitive's layout are made once and reused for every call with these shapes.
     """
 
-    def __init__(self, lib: _Library, pd: _p, args: Sequence[Tuple[int, int, Sequence[int], bool]]):
+    def __init__(self, lib: _Library, pd: _p, args: Sequence[Tuple[int, int, Sequence[int], bool]],
+                 owned_pds: Sequence[_p], owned_mds: Sequence[_p]):
         self.lib = lib
         self.prim = lib.primitive(pd)
+        self.owned_mds = list(owned_mds)
         self.slots = []  # (arg, user memory, inner memory or None, reorder or None, is_output)
         for arg, query, shape, is_output in args:
             user_md = lib.plain_md(shape)
+            self.owned_mds.append(user_md)
             inner_md = _p(lib.lib.dnnl_primitive_desc_query_md(pd, query, 0))  # keep it 64-bit
             user_mem = lib.memory(user_md, allocate=False)
             if lib.lib.dnnl_memory_desc_equal(user_md, inner_md):
@@ -156,6 +164,8 @@ class _Plan:
             inner_mem = lib.memory(inner_md, allocate=True)
             reorder = lib.reorder(inner_md, user_md) if is_output else lib.reorder(user_md, inner_md)
             self.slots.append((arg, user_mem, inner_mem, reorder, is_output))
+        for owned in owned_pds:  # primitives and memories keep copies of what they need
+            lib.lib.dnnl_primitive_desc_destroy(owned)
 
     def __call__(self, pointers: Sequence[int]) -> None:
         lib = self.lib
@@ -174,7 +184,21 @@ class _Plan:
                 lib.execute(reorder, [(_ARG_FROM, inner_mem), (_ARG_TO, user_mem)])
         lib.check("dnnl_stream_wait", lib.stream)
 
+    def close(self) -> None:
+        """Free the oneDNN objects of this plan."""
+        lib = self.lib.lib
+        for _, user_mem, inner_mem, reorder, _ in self.slots:
+            lib.dnnl_memory_destroy(user_mem)
+            if inner_mem is not None:
+                lib.dnnl_memory_destroy(inner_mem)
+                lib.dnnl_primitive_destroy(reorder)
+        lib.dnnl_primitive_destroy(self.prim)
+        for md in self.owned_mds:
+            lib.dnnl_memory_desc_destroy(md)
+        self.slots = []
 
+
+_MAX_PLANS = 256  # distinct (op, shapes) kept; a training run uses a few dozen
 _LIB: Optional[_Library] = None
 _LIB_ERROR: Optional[str] = None
 _PLANS: Dict[tuple, _Plan] = {}
@@ -202,26 +226,31 @@ def _plan(kind: str, src: Sequence[int], wei: Sequence[int], dst: Sequence[int],
     if plan is not None:
         return plan
     lib = _library()
+    if len(_PLANS) >= _MAX_PLANS:  # e.g. evaluation at many batch sizes: start over
+        for old in _PLANS.values():
+            old.close()
+        _PLANS.clear()
     src_md, wei_md, dst_md = lib.any_md(src), lib.any_md(wei), lib.any_md(dst)
+    mds = [src_md, wei_md, dst_md]
     geometry = (_dims(stride), None, _dims(pad_l), _dims(pad_r))
     fwd = _p()
     lib.check("dnnl_convolution_forward_primitive_desc_create", ctypes.byref(fwd), lib.engine, _FORWARD_TRAINING,
               _CONVOLUTION_DIRECT, src_md, wei_md, None, dst_md, *geometry, None)
     if kind == "forward":
         plan = _Plan(lib, fwd, [(_ARG_SRC, _Q_SRC, src, False), (_ARG_WEIGHTS, _Q_WEIGHTS, wei, False),
-                                (_ARG_DST, _Q_DST, dst, True)])
+                                (_ARG_DST, _Q_DST, dst, True)], [fwd], mds)
     elif kind == "backward_data":
         pd = _p()
         lib.check("dnnl_convolution_backward_data_primitive_desc_create", ctypes.byref(pd), lib.engine,
                   _CONVOLUTION_DIRECT, src_md, wei_md, dst_md, *geometry, fwd, None)
         plan = _Plan(lib, pd, [(_ARG_DIFF_DST, _Q_DIFF_DST, dst, False), (_ARG_WEIGHTS, _Q_WEIGHTS, wei, False),
-                               (_ARG_DIFF_SRC, _Q_DIFF_SRC, src, True)])
+                               (_ARG_DIFF_SRC, _Q_DIFF_SRC, src, True)], [pd, fwd], mds)
     else:
         pd = _p()
         lib.check("dnnl_convolution_backward_weights_primitive_desc_create", ctypes.byref(pd), lib.engine,
                   _CONVOLUTION_DIRECT, src_md, wei_md, None, dst_md, *geometry, fwd, None)
         plan = _Plan(lib, pd, [(_ARG_SRC, _Q_SRC, src, False), (_ARG_DIFF_DST, _Q_DIFF_DST, dst, False),
-                               (_ARG_DIFF_WEIGHTS, _Q_DIFF_WEIGHTS, wei, True)])
+                               (_ARG_DIFF_WEIGHTS, _Q_DIFF_WEIGHTS, wei, True)], [pd, fwd], mds)
     _PLANS[key] = plan
     return plan
 
@@ -261,60 +290,94 @@ class _Ref:
         self.tensor = tensor
 
 
-class _ByFirst(PyLayer):
-    """``geo.run(kind, a, b)``, differentiable in ``a`` only (``b`` is held by reference)."""
+class _Bilinear(PyLayer):
+    """``geo.run(kind, a, b)``, differentiable in both (for the ops made inside a backward pass)."""
 
     @staticmethod
-    def forward(ctx, a, b: _Ref, kind: str, geo: _Geometry):
-        ctx.b, ctx.kind, ctx.geo = b.tensor, kind, geo
-        return geo.run(kind, a, b.tensor)
-
-    @staticmethod
-    def backward(ctx, g):
-        return _GRAD_FIRST[ctx.kind](ctx.b, g, ctx.geo)
-
-
-class _BySecond(PyLayer):
-    """Zeros shaped like ``geo.run(kind, a, b)`` whose gradient is that of ``geo.run`` with respect to ``b``."""
-
-    @staticmethod
-    def forward(ctx, b, a: _Ref, kind: str, geo: _Geometry):
-        ctx.a, ctx.kind, ctx.geo = a.tensor, kind, geo
-        return paddle.zeros(geo.shape(kind), dtype=b.dtype)
+    def forward(ctx, a, b, kind: str, geo: _Geometry):
+        ctx.kind, ctx.geo = kind, geo
+        ctx.needs = (not a.stop_gradient, not b.stop_gradient)
+        ctx.save_for_backward(a, b)
+        return geo.run(kind, a, b)
 
     @staticmethod
     def backward(ctx, g):
-        return _GRAD_SECOND[ctx.kind](ctx.a, g, ctx.geo)
+        a, b = ctx.saved_tensor()
+        return (_GRAD_FIRST[ctx.kind](b, g, ctx.geo) if ctx.needs[0] else None,
+                _GRAD_SECOND[ctx.kind](a, g, ctx.geo) if ctx.needs[1] else None)
 
 
-def _op(kind: str, a: paddle.Tensor, b: paddle.Tensor, geo: _Geometry) -> paddle.Tensor:
-    """``geo.run(kind, a, b)`` with gradients of every order in both arguments.
+class _InputPath(PyLayer):
+    """``geo.run(kind, x, w)``, differentiable in the layer input ``x`` only (``w`` is held by reference)."""
 
-    The op is bilinear, so its value comes from a layer that differentiates in
-    ``a`` and a layer that returns zeros and differentiates in ``b`` is added.
-    Why not one layer with two inputs: ``paddle.grad(out, [x])`` (the gradient
-    penalty) makes a PyLayer fail when it returns a gradient for an input that
-    was not asked for, and a PyLayer cannot know which were.
+    @staticmethod
+    def forward(ctx, x, w: _Ref, kind: str, geo: _Geometry):
+        ctx.w, ctx.kind, ctx.geo = w.tensor, kind, geo
+        return geo.run(kind, x, w.tensor)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _GRAD_FIRST[ctx.kind](ctx.w, g, ctx.geo)
+
+
+class _WeightPath(PyLayer):
+    """The bias broadcast to the output's shape (zeros without bias), carrying the weight and bias gradients."""
+
+    @staticmethod
+    def forward(ctx, w, bias, x: _Ref, kind: str, geo: _Geometry):
+        ctx.x, ctx.kind, ctx.geo, ctx.has_bias = x.tensor, kind, geo, bias is not None
+        ctx.needs = (not w.stop_gradient, bias is not None and not bias.stop_gradient)
+        shape = geo.shape(kind)
+        if bias is None:
+            return paddle.zeros(shape, dtype=w.dtype)
+        n, c, spatial = shape[0], shape[1], shape[2] * shape[3]
+        row = paddle.matmul(bias.unsqueeze(1), paddle.ones([1, spatial], w.dtype)).reshape([1, c * spatial])
+        return paddle.matmul(paddle.ones([n, 1], w.dtype), row).reshape(shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        dw = _GRAD_SECOND[ctx.kind](ctx.x, g, ctx.geo) if ctx.needs[0] else None
+        if not ctx.has_bias:
+            return dw
+        dbias = None
+        if ctx.needs[1]:
+            n, c = g.shape[0], g.shape[1]
+            per_pixel = paddle.matmul(paddle.ones([1, n], g.dtype), g.reshape([n, -1])).reshape([c, -1])
+            dbias = paddle.matmul(per_pixel, paddle.ones([per_pixel.shape[1], 1], g.dtype)).reshape([c])
+        return dw, dbias
+
+
+def _layer_op(kind: str, x: paddle.Tensor, w: paddle.Tensor, bias: Optional[paddle.Tensor],
+              geo: _Geometry) -> paddle.Tensor:
+    """A layer's ``geo.run(kind, x, w) + bias``, with gradients of every order.
+
+    Two PyLayers: one gives the value and the gradient for ``x``, the other adds
+    the bias and carries the gradients for ``w`` and ``bias``. One layer with all
+    three inputs would not do: ``paddle.grad(out, [x])`` (the gradient penalty)
+    makes a PyLayer fail when it returns a gradient for an input that was not
+    asked for, and a PyLayer cannot know which were. Split this way, that call
+    never reaches the second layer. Bias broadcast and bias gradient are matrix
+    products (see ``layers.add_bias``).
     """
-    out = _ByFirst.apply(a, _Ref(b), kind, geo)
-    if not b.stop_gradient:
-        out = out + _BySecond.apply(b, _Ref(a), kind, geo)
-    return out
+    out = _InputPath.apply(x, _Ref(w), kind, geo)
+    if bias is None and w.stop_gradient:
+        return out
+    return out + _WeightPath.apply(w, bias, _Ref(x), kind, geo)
 
 
 # Gradients of the three bilinear ops, written with the same ops (so they are differentiable again):
-#   y  = forward(x, w):          dx = backward_data(g, w),   dw = backward_weights(x, g)
-#   dx = backward_data(dy, w):   ddy = forward(g, w),        dw = backward_weights(g, dy)
-#   dw = backward_weights(x, dy): dx = backward_data(dy, g), ddy = forward(x, g)
+#   y  = forward(x, w):           dx = backward_data(g, w),   dw = backward_weights(x, g)
+#   dx = backward_data(dy, w):    ddy = forward(g, w),        dw = backward_weights(g, dy)
+#   dw = backward_weights(x, dy): dx = backward_data(dy, g),  ddy = forward(x, g)
 _GRAD_FIRST = {  # (second argument, output gradient) -> gradient of the first argument
-    "forward": lambda w, g, geo: _op("backward_data", g, w, geo),
-    "backward_data": lambda w, g, geo: _op("forward", g, w, geo),
-    "backward_weights": lambda dy, g, geo: _op("backward_data", dy, g, geo),
+    "forward": lambda w, g, geo: _Bilinear.apply(g, w, "backward_data", geo),
+    "backward_data": lambda w, g, geo: _Bilinear.apply(g, w, "forward", geo),
+    "backward_weights": lambda dy, g, geo: _Bilinear.apply(dy, g, "backward_data", geo),
 }
 _GRAD_SECOND = {  # (first argument, output gradient) -> gradient of the second argument
-    "forward": lambda x, g, geo: _op("backward_weights", x, g, geo),
-    "backward_data": lambda dy, g, geo: _op("backward_weights", g, dy, geo),
-    "backward_weights": lambda x, g, geo: _op("forward", x, g, geo),
+    "forward": lambda x, g, geo: _Bilinear.apply(x, g, "backward_weights", geo),
+    "backward_data": lambda dy, g, geo: _Bilinear.apply(g, dy, "backward_weights", geo),
+    "backward_weights": lambda x, g, geo: _Bilinear.apply(x, g, "forward", geo),
 }
 
 
@@ -328,7 +391,8 @@ def _pair(v) -> Tuple[int, int]:
     return int(v), int(v)
 
 
-def _applies(x: paddle.Tensor, w: paddle.Tensor, padding, dilation, groups) -> bool:
+def applies(x: paddle.Tensor, w: paddle.Tensor, padding=0, dilation=1, groups=1) -> bool:
+    """Whether ``conv2d`` / ``conv2d_transpose`` of these arguments run on oneDNN (else on Paddle's kernels)."""
     if os.environ.get("PPSCI_EXT_ONEDNN", "1") == "0":
         return False
     if x.dtype != paddle.float32 or w.dtype != paddle.float32 or not x.place.is_cpu_place():
@@ -345,44 +409,47 @@ def available() -> bool:
     return os.environ.get("PPSCI_EXT_ONEDNN", "1") != "0" and _library() is not None
 
 
-def conv2d(x: paddle.Tensor, weight: paddle.Tensor, stride=1, padding=0, dilation=1, groups=1) -> paddle.Tensor:
-    """``paddle.nn.functional.conv2d`` without bias (NCHW), on oneDNN where it applies.
+def conv2d(x: paddle.Tensor, weight: paddle.Tensor, bias: Optional[paddle.Tensor] = None, stride=1, padding=0,
+           dilation=1, groups=1) -> paddle.Tensor:
+    """``paddle.nn.functional.conv2d`` (NCHW), on oneDNN where it applies.
 
     Args:
         x (paddle.Tensor): ``[N, C, H, W]``.
         weight (paddle.Tensor): ``[O, C, kh, kw]``.
+        bias (paddle.Tensor, optional): ``[O]``.
         stride, padding, dilation, groups: as in ``paddle.nn.functional.conv2d``
             (padding an int or a pair).
 
     Returns:
         paddle.Tensor: ``[N, O, Ho, Wo]``.
     """
-    if not _applies(x, weight, padding, dilation, groups):
-        return F.conv2d(x, weight, None, stride=stride, padding=padding, dilation=dilation, groups=groups)
+    if not applies(x, weight, padding, dilation, groups):
+        return F.conv2d(x, weight, bias, stride=stride, padding=padding, dilation=dilation, groups=groups)
     s, p = _pair(stride), _pair(padding)
     n, _, h, w_in = x.shape
     o, _, kh, kw = weight.shape
     out = [n, o, (h + 2 * p[0] - kh) // s[0] + 1, (w_in + 2 * p[1] - kw) // s[1] + 1]
     geo = _Geometry(x.shape, weight.shape, out, s, p)
     if min(geo.pad_r) < 0:
-        return F.conv2d(x, weight, None, stride=stride, padding=padding)
-    return _op("forward", x, weight, geo)
+        return F.conv2d(x, weight, bias, stride=stride, padding=padding)
+    return _layer_op("forward", x, weight, bias, geo)
 
 
-def conv2d_transpose(x: paddle.Tensor, weight: paddle.Tensor, stride=1, padding=0, output_padding=0, dilation=1,
-                     groups=1) -> paddle.Tensor:
-    """``paddle.nn.functional.conv2d_transpose`` without bias (NCHW), on oneDNN where it applies.
+def conv2d_transpose(x: paddle.Tensor, weight: paddle.Tensor, bias: Optional[paddle.Tensor] = None, stride=1,
+                     padding=0, output_padding=0, dilation=1, groups=1) -> paddle.Tensor:
+    """``paddle.nn.functional.conv2d_transpose`` (NCHW), on oneDNN where it applies.
 
     Args:
         x (paddle.Tensor): ``[N, C_in, H, W]``.
         weight (paddle.Tensor): ``[C_in, C_out, kh, kw]`` (Paddle's layout for transposed convolutions).
+        bias (paddle.Tensor, optional): ``[C_out]``.
         stride, padding, output_padding, dilation, groups: as in Paddle.
 
     Returns:
         paddle.Tensor: ``[N, C_out, (H - 1) * stride - 2 * padding + kh + output_padding, ...]``.
     """
-    if not _applies(x, weight, padding, dilation, groups):
-        return F.conv2d_transpose(x, weight, None, stride=stride, padding=padding, output_padding=output_padding,
+    if not applies(x, weight, padding, dilation, groups):
+        return F.conv2d_transpose(x, weight, bias, stride=stride, padding=padding, output_padding=output_padding,
                                   dilation=dilation, groups=groups)
     s, p, op = _pair(stride), _pair(padding), _pair(output_padding)
     n, _, h, w_in = x.shape
@@ -391,5 +458,5 @@ def conv2d_transpose(x: paddle.Tensor, weight: paddle.Tensor, stride=1, padding=
     # the transposed convolution is the input gradient of the convolution out -> x with this weight
     geo = _Geometry(out, weight.shape, x.shape, s, p)
     if min(geo.pad_r) < 0:
-        return F.conv2d_transpose(x, weight, None, stride=stride, padding=padding, output_padding=output_padding)
-    return _op("backward_data", x, weight, geo)
+        return F.conv2d_transpose(x, weight, bias, stride=stride, padding=padding, output_padding=output_padding)
+    return _layer_op("backward_data", x, weight, bias, geo)
