@@ -29,6 +29,7 @@ from ppsci_ext.arch.cifar10 import (
     UpBlock,
     count_parameters,
 )
+from ppsci_ext.arch import cifar10 as cifar10_arch
 from ppsci_ext.arch.gan import GAN
 from ppsci_ext.data.cifar10 import cifar10_arrays, dequantize, read_cifar10
 from ppsci_ext.errors import UserError
@@ -255,6 +256,37 @@ _D_BLOCK2 = 16512 + 2 * 147584                       # Discriminator.2 (down): 3
 _D_PLAIN = 2 * 147584                                # Discriminator.3 / .4 (identity shortcut): 295,168
 _D_OUT = 128 + 1                                     # Discriminator.Output: 129
 _D_ACGAN = 128 * 10 + 10                             # Discriminator.ACGANOutput: 1,290
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_fused_resampling_convs_match_official_order(dtype):
+    """conv_mean_pool / upsample_conv give the official conv-then-pool / upsample-then-conv,
+    with the same gradients, including the gradient penalty's double backward for the pool.
+    float64 runs Paddle's kernels, float32 the oneDNN path."""
+    paddle.set_default_dtype(dtype)
+    try:
+        paddle.seed(5)
+        conv = cifar10_arch.conv2d(4, 5, 3)
+        with paddle.no_grad():
+            conv.bias.set_value(paddle.randn([5]))
+        x0 = paddle.randn([3, 4, 8, 8])
+        tol = dict(rtol=1e-9, atol=1e-9) if dtype == "float64" else dict(rtol=2e-4, atol=2e-4)
+        cases = [(lambda x: cifar10_arch.conv_mean_pool(conv, x), lambda x: cifar10_arch.mean_pool(conv(x)), True),
+                 (lambda x: cifar10_arch.upsample_conv(conv, x), lambda x: conv(cifar10_arch.upsample(x)), False)]
+        for fused, official, penalty in cases:
+            results = []
+            for fn in (fused, official):
+                x = x0.clone()
+                x.stop_gradient = False
+                out = paddle.tanh(fn(x)).reshape([3, -1]).sum(axis=1)
+                loss = out.mean() + (gradient_penalty(x, out) if penalty else 0.0)
+                loss.backward()
+                results.append([out.numpy(), conv.weight.grad.numpy(), conv.bias.grad.numpy(), x.grad.numpy()])
+                conv.clear_gradients()
+            for got, want in zip(*results):
+                np.testing.assert_allclose(got, want, **tol)
+    finally:
+        paddle.set_default_dtype("float32")
 
 
 def test_parameter_counts_match_official_model():

@@ -40,6 +40,7 @@ import paddle.nn.functional as F
 from paddle import nn
 from ppsci.arch import base
 
+from ppsci_ext.arch import layers
 from ppsci_ext.arch.layers import Conv2D, Linear
 from ppsci_ext.errors import UserError
 
@@ -79,6 +80,39 @@ def mean_pool(x: paddle.Tensor) -> paddle.Tensor:
 def upsample(x: paddle.Tensor) -> paddle.Tensor:
     """Nearest-neighbour x2 upsampling (the official depth_to_space of four channel copies)."""
     return F.interpolate(x, scale_factor=2, mode="nearest")
+
+
+# A 3x3 'SAME' convolution next to a x2 resampling is one 4x4 stride-2 (transposed)
+# convolution whose kernel is spread from the 3x3 one: K[u, v] = sum_kl S[u, k] w[k, l] S[v, l].
+# It gives the same results with 2.25x fewer multiply-adds and no separate resampling op.
+# Mean-pool after the conv: output pixel 2i + a (a = 0, 1) averages kernel taps k with
+# u = a + k, so S[u, k] = 1 where 0 <= u - k <= 1 (and the result is divided by 4).
+_POOL_SPREAD = ((1, 0, 0), (1, 1, 0), (0, 1, 1), (0, 0, 1))
+# Nearest upsampling before the conv: output row 2i takes input rows i - 1 (tap 0) and i
+# (taps 1, 2); row 2i + 1 takes i (taps 0, 1) and i + 1 (tap 2). As a transposed conv with
+# padding 1 (output 2i + a gets input m through kernel row 2i + a + 1 - 2m): S below.
+_UP_SPREAD = ((0, 0, 1), (0, 1, 1), (1, 1, 0), (1, 0, 0))
+
+
+def _spread_kernel(weight: paddle.Tensor, spread) -> paddle.Tensor:
+    """``[O, C, 3, 3] -> [O, C, 4, 4]``: ``K[o, c] = S @ w[o, c] @ S^T`` (2-D matmuls only)."""
+    o, c, k, _ = weight.shape
+    s = paddle.to_tensor(spread, dtype=weight.dtype)  # [4, 3]
+    t = paddle.matmul(weight.reshape([-1, k]), s, transpose_y=True)  # [O*C*3 (k), 4 (v)]
+    t = t.reshape([o * c, k, 4]).transpose([0, 2, 1]).reshape([-1, k])  # [O*C*4 (v), 3 (k)]
+    t = paddle.matmul(t, s, transpose_y=True)  # [O*C*4 (v), 4 (u)]
+    return t.reshape([o, c, 4, 4]).transpose([0, 1, 3, 2])
+
+
+def conv_mean_pool(conv: Conv2D, x: paddle.Tensor) -> paddle.Tensor:
+    """``mean_pool(conv(x))`` for a 3x3 'SAME' ``conv``, as one 4x4 stride-2 convolution."""
+    return layers.conv2d(x, _spread_kernel(conv.weight, _POOL_SPREAD) * 0.25, conv.bias, stride=2, padding=1)
+
+
+def upsample_conv(conv: Conv2D, x: paddle.Tensor) -> paddle.Tensor:
+    """``conv(upsample(x))`` for a 3x3 'SAME' ``conv``, as one 4x4 stride-2 transposed convolution."""
+    kernel = _spread_kernel(conv.weight, _UP_SPREAD).transpose([1, 0, 2, 3])  # [C_in, C_out, 4, 4]
+    return layers.conv2d_transpose(x, kernel, conv.bias, stride=2, padding=1)
 
 
 class BatchNorm(nn.Layer):
@@ -152,7 +186,7 @@ class UpBlock(nn.Layer):
     def forward(self, x: paddle.Tensor, y: Optional[paddle.Tensor] = None) -> paddle.Tensor:
         # conv1x1 and nearest upsampling commute; convolving first is 4x cheaper.
         shortcut = upsample(self.shortcut(x))
-        h = self.conv1(upsample(F.relu(self.bn1(x, y))))
+        h = upsample_conv(self.conv1, F.relu(self.bn1(x, y)))
         h = self.conv2(F.relu(self.bn2(h, y)))
         return shortcut + h
 
@@ -172,7 +206,7 @@ class OptimizedDiscBlock(nn.Layer):
         self.conv2 = conv2d(out_ch, out_ch, 3)
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
-        return self.shortcut(mean_pool(x)) + mean_pool(self.conv2(F.relu(self.conv1(x))))
+        return self.shortcut(mean_pool(x)) + conv_mean_pool(self.conv2, F.relu(self.conv1(x)))
 
 
 class DiscBlock(nn.Layer):
@@ -204,8 +238,8 @@ class DiscBlock(nn.Layer):
         # and pooling first is 4x cheaper.
         shortcut = x if self.shortcut is None else self.shortcut(mean_pool(x) if self.down else x)
         h = self.conv1(F.relu(self.norm1(x) if self.norm1 is not None else x))
-        h = self.conv2(F.relu(self.norm2(h) if self.norm2 is not None else h))
-        return shortcut + (mean_pool(h) if self.down else h)
+        h = F.relu(self.norm2(h) if self.norm2 is not None else h)
+        return shortcut + (conv_mean_pool(self.conv2, h) if self.down else self.conv2(h))
 
 
 class CifarResNetGenerator(base.Arch):

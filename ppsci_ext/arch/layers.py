@@ -63,29 +63,40 @@ class Linear(nn.Linear):
         return add_bias(paddle.matmul(x, self.weight), self.bias)
 
 
+def conv2d(x: paddle.Tensor, weight: paddle.Tensor, bias=None, stride=1, padding=0, dilation=1,
+           groups=1) -> paddle.Tensor:
+    """Functional form of ``Conv2D``: ``onednn.conv2d`` where it applies, else Paddle's with ``add_bias``."""
+    if onednn.applies(x, weight, padding, dilation, groups):
+        return onednn.conv2d(x, weight, bias, stride=stride, padding=padding)
+    y = nn.functional.conv2d(x, weight, None, stride=stride, padding=padding, dilation=dilation, groups=groups)
+    return add_bias(y, bias)
+
+
+def conv2d_transpose(x: paddle.Tensor, weight: paddle.Tensor, bias=None, stride=1, padding=0, output_padding=0,
+                     dilation=1, groups=1) -> paddle.Tensor:
+    """Functional form of ``Conv2DTranspose`` (same dispatch as ``conv2d``)."""
+    if onednn.applies(x, weight, padding, dilation, groups):
+        return onednn.conv2d_transpose(x, weight, bias, stride=stride, padding=padding,
+                                       output_padding=output_padding)
+    y = nn.functional.conv2d_transpose(x, weight, None, stride=stride, padding=padding,
+                                       output_padding=output_padding, dilation=dilation, groups=groups)
+    return add_bias(y, bias)
+
+
 class Conv2D(nn.Conv2D):
-    """``paddle.nn.Conv2D`` (NCHW): ``onednn.conv2d`` where it applies, else Paddle's with ``add_bias``."""
+    """``paddle.nn.Conv2D`` (NCHW) computed by ``conv2d`` above."""
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
         if self._data_format != "NCHW" or self._padding_mode != "zeros":
             return super().forward(x)
-        if onednn.applies(x, self.weight, self._padding, self._dilation, self._groups):
-            return onednn.conv2d(x, self.weight, self.bias, padding=self._padding, stride=self._stride)
-        y = nn.functional.conv2d(x, self.weight, None, padding=self._padding, stride=self._stride,
-                                 dilation=self._dilation, groups=self._groups)
-        return add_bias(y, self.bias)
+        return conv2d(x, self.weight, self.bias, self._stride, self._padding, self._dilation, self._groups)
 
 
 class Conv2DTranspose(nn.Conv2DTranspose):
-    """``paddle.nn.Conv2DTranspose`` (NCHW): ``onednn.conv2d_transpose`` where it applies, else Paddle's with ``add_bias``."""
+    """``paddle.nn.Conv2DTranspose`` (NCHW) computed by ``conv2d_transpose`` above."""
 
     def forward(self, x: paddle.Tensor, output_size=None) -> paddle.Tensor:
         if self._data_format != "NCHW" or output_size is not None:
             return super().forward(x, output_size)
-        if onednn.applies(x, self.weight, self._padding, self._dilation, self._groups):
-            return onednn.conv2d_transpose(x, self.weight, self.bias, padding=self._padding,
-                                           output_padding=self.output_padding, stride=self._stride)
-        y = nn.functional.conv2d_transpose(x, self.weight, None, padding=self._padding,
-                                           output_padding=self.output_padding, stride=self._stride,
-                                           dilation=self._dilation, groups=self._groups)
-        return add_bias(y, self.bias)
+        return conv2d_transpose(x, self.weight, self.bias, self._stride, self._padding, self.output_padding,
+                                self._dilation, self._groups)
