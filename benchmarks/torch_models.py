@@ -89,46 +89,71 @@ def _up(x):
     return F.interpolate(x, scale_factor=2, mode="nearest")
 
 
+# The package's fused resampling convolutions (ppsci_ext/arch/cifar10.py): a 3x3 conv next to a
+# x2 resampling as one 4x4 stride-2 (transposed) conv with a spread kernel. Same results.
+_POOL_SPREAD = ((1, 0, 0), (1, 1, 0), (0, 1, 1), (0, 0, 1))
+_UP_SPREAD = ((0, 0, 1), (0, 1, 1), (1, 1, 0), (1, 0, 0))
+
+
+def _spread(weight, spread):
+    s = torch.tensor(spread, dtype=weight.dtype)
+    return torch.einsum("uk,ockl,vl->ocuv", s, weight, s)
+
+
+def _conv_pool(conv, x, fused: bool):
+    if not fused:
+        return F.avg_pool2d(conv(x), 2)
+    return F.conv2d(x, _spread(conv.weight, _POOL_SPREAD) * 0.25, conv.bias, stride=2, padding=1)
+
+
+def _up_conv(conv, x, fused: bool):
+    if not fused:
+        return conv(_up(x))
+    return F.conv_transpose2d(x, _spread(conv.weight, _UP_SPREAD).transpose(0, 1), conv.bias, stride=2, padding=1)
+
+
 class _UpBlock(nn.Module):
-    def __init__(self, in_ch: int, out_ch: int):
+    def __init__(self, in_ch: int, out_ch: int, fused: bool):
         super().__init__()
+        self.fused = fused
         self.shortcut = _conv(in_ch, out_ch, 1)
         self.bn1, self.conv1 = _BatchNorm(in_ch), _conv(in_ch, out_ch, 3)
         self.bn2, self.conv2 = _BatchNorm(out_ch), _conv(out_ch, out_ch, 3)
 
     def forward(self, x):
-        h = self.conv1(_up(torch.relu(self.bn1(x))))
+        h = _up_conv(self.conv1, torch.relu(self.bn1(x)), self.fused)
         return _up(self.shortcut(x)) + self.conv2(torch.relu(self.bn2(h)))
 
 
 class _OptimizedDiscBlock(nn.Module):
-    def __init__(self, in_ch: int, out_ch: int):
+    def __init__(self, in_ch: int, out_ch: int, fused: bool):
         super().__init__()
+        self.fused = fused
         self.shortcut, self.conv1, self.conv2 = _conv(in_ch, out_ch, 1), _conv(in_ch, out_ch, 3), _conv(out_ch, out_ch, 3)
 
     def forward(self, x):
-        return self.shortcut(F.avg_pool2d(x, 2)) + F.avg_pool2d(self.conv2(torch.relu(self.conv1(x))), 2)
+        return self.shortcut(F.avg_pool2d(x, 2)) + _conv_pool(self.conv2, torch.relu(self.conv1(x)), self.fused)
 
 
 class _DiscBlock(nn.Module):
-    def __init__(self, ch: int, down: bool):
+    def __init__(self, ch: int, down: bool, fused: bool):
         super().__init__()
-        self.down = down
+        self.down, self.fused = down, fused
         self.shortcut = _conv(ch, ch, 1) if down else None
         self.conv1, self.conv2 = _conv(ch, ch, 3), _conv(ch, ch, 3)
 
     def forward(self, x):
         shortcut = x if self.shortcut is None else self.shortcut(F.avg_pool2d(x, 2))
-        h = self.conv2(torch.relu(self.conv1(torch.relu(x))))
-        return shortcut + (F.avg_pool2d(h, 2) if self.down else h)
+        h = torch.relu(self.conv1(torch.relu(x)))
+        return shortcut + (_conv_pool(self.conv2, h, self.fused) if self.down else self.conv2(h))
 
 
 class CifarResNetGenerator(nn.Module):
-    def __init__(self, dim: int = 128, noise_dim: int = 128):
+    def __init__(self, dim: int = 128, noise_dim: int = 128, fused: bool = True):
         super().__init__()
         self.dim = dim
         self.input = nn.Linear(noise_dim, 4 * 4 * dim)
-        self.blocks = nn.ModuleList([_UpBlock(dim, dim) for _ in range(3)])
+        self.blocks = nn.ModuleList([_UpBlock(dim, dim, fused) for _ in range(3)])
         self.bn_out, self.conv_out = _BatchNorm(dim), _conv(dim, 3, 3)
 
     def forward(self, z):
@@ -139,18 +164,19 @@ class CifarResNetGenerator(nn.Module):
 
 
 class CifarResNetCritic(nn.Module):
-    def __init__(self, dim: int = 128):
+    def __init__(self, dim: int = 128, fused: bool = True):
         super().__init__()
-        self.blocks = nn.Sequential(_OptimizedDiscBlock(3, dim), _DiscBlock(dim, True),
-                                    _DiscBlock(dim, False), _DiscBlock(dim, False))
+        self.blocks = nn.Sequential(_OptimizedDiscBlock(3, dim, fused), _DiscBlock(dim, True, fused),
+                                    _DiscBlock(dim, False, fused), _DiscBlock(dim, False, fused))
         self.output = nn.Linear(dim, 1)
 
     def forward(self, x):
         return self.output(torch.relu(self.blocks(x)).mean(dim=(2, 3)))
 
 
-def cifar10_pair(dim: int = 128):
-    return CifarResNetGenerator(dim), CifarResNetCritic(dim), 128
+def cifar10_pair(dim: int = 128, fused: bool = True):
+    """``fused``: the package's resampling convolutions; False: the official conv/pool and upsample/conv order."""
+    return CifarResNetGenerator(dim, fused=fused), CifarResNetCritic(dim, fused=fused), 128
 
 
 # ------------------------------------------------------------------ the loop

@@ -10,7 +10,10 @@ Paddle / PyTorch (below 1.0: Paddle is faster).
 
 Settings (the paper's): toy MLP width 512, batch 256, n_critic 5, lambda 0.1;
 MNIST dim 64, batch 50, n_critic 5, lambda 10; CIFAR-10 ResNet DIM 128,
-critic batch 64, generator batch 128, n_critic 5, lambda 10.
+critic batch 64, generator batch 128, n_critic 5, lambda 10. The PyTorch
+CIFAR-10 model computes its resampling convolutions the package's way (one
+4x4 stride-2 convolution each); ``cifar10_official`` times it against the
+official order (conv then mean-pool, upsample then conv) instead.
 
 The Paddle worker runs in the default environment of a user after ``pip
 install`` (what ``import ppsci_ext`` sets for itself counts); the PyTorch
@@ -37,11 +40,15 @@ SETTINGS = {
     "toy": dict(batch=256, generator_batch=256, n_critic=5, gp_lambda=0.1, lr=1e-4, betas=(0.5, 0.9), width=512),
     "mnist": dict(batch=50, generator_batch=50, n_critic=5, gp_lambda=10.0, lr=1e-4, betas=(0.5, 0.9), dim=64),
     "cifar10": dict(batch=64, generator_batch=128, n_critic=5, gp_lambda=10.0, lr=2e-4, betas=(0.0, 0.9), dim=128),
+    # the same, but PyTorch's model resamples as the official code orders it (conv then mean-pool,
+    # upsample then conv) instead of the package's fused 4x4 stride-2 convolutions
+    "cifar10_official": dict(batch=64, generator_batch=128, n_critic=5, gp_lambda=10.0, lr=2e-4, betas=(0.0, 0.9),
+                             dim=128),
     # one kernel, not a training loop: the MNIST critic's second convolution on a joint
     # real+fake batch (100 x 64 x 14 x 14 -> 128 x 7 x 7, 5x5 stride 2), forward + backward
     "conv": dict(batch=100, in_ch=64, out_ch=128, size=14),
 }
-DEFAULT_ITERS = {"toy": 10, "mnist": 2, "cifar10": 1, "conv": 20}
+DEFAULT_ITERS = {"toy": 10, "mnist": 2, "cifar10": 1, "cifar10_official": 1, "conv": 20}
 
 
 # ------------------------------------------------------------------ workers
@@ -128,7 +135,7 @@ def torch_worker(experiment: str):
         generator, critic, noise_dim = torch_models.mnist_pair(s["dim"])
         real = torch.rand(20 * s["batch"], 1, 28, 28)
     else:
-        generator, critic, noise_dim = torch_models.cifar10_pair(s["dim"])
+        generator, critic, noise_dim = torch_models.cifar10_pair(s["dim"], fused=experiment == "cifar10")
         real = torch.rand(20 * s["batch"], 3, 32, 32) * 2 - 1
     loop = torch_models.TorchWGANGP(generator, critic, noise_dim, real, s["batch"], s["generator_batch"],
                                     s["n_critic"], s["gp_lambda"], s["lr"], s["betas"])
@@ -208,7 +215,8 @@ def compare(experiment: str, torch_python: str, iters: int, rounds: int, warmup:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--experiments", nargs="+", default=["toy", "mnist", "cifar10"], choices=sorted(SETTINGS),
-                        help="toy, mnist, cifar10 (default: all three), or conv (one convolution kernel)")
+                        help="toy, mnist, cifar10 (default: all three), cifar10_official, "
+                             "or conv (one convolution kernel)")
     parser.add_argument("--torch-python", default=os.environ.get("TORCH_PYTHON", sys.executable),
                         help="a Python with torch installed (default: $TORCH_PYTHON or this Python)")
     parser.add_argument("--iters", type=int, default=None, help="generator iterations per round")
