@@ -90,6 +90,8 @@ class _Library:
         lib.dnnl_memory_desc_equal.restype = ctypes.c_int
         lib.dnnl_memory_desc_equal.argtypes = [_p, _p]
         lib.dnnl_memory_set_data_handle.argtypes = [_p, _p]
+        lib.dnnl_memory_desc_get_size.restype = ctypes.c_size_t
+        lib.dnnl_memory_desc_get_size.argtypes = [_p]
         lib.dnnl_primitive_execute.argtypes = [_p, _p, ctypes.c_int, ctypes.POINTER(_ExecArg)]
         self.engine = _p()
         self.check("dnnl_engine_create", ctypes.byref(self.engine), _CPU_ENGINE, ctypes.c_size_t(0))
@@ -115,10 +117,10 @@ class _Library:
         self.check("dnnl_memory_desc_create_with_tag", ctypes.byref(md), len(shape), _dims(shape), _F32, _TAG_ANY)
         return md
 
-    def memory(self, md: _p, allocate: bool) -> _p:
+    def memory(self, md: _p) -> _p:
+        """A memory object without data; each call points it at a tensor's data."""
         mem = _p()
-        handle = _p(ctypes.c_size_t(-1).value) if allocate else _p(0)
-        self.check("dnnl_memory_create", ctypes.byref(mem), md, self.engine, handle)
+        self.check("dnnl_memory_create", ctypes.byref(mem), md, self.engine, _p(0))
         return mem
 
     def primitive(self, pd: _p) -> _p:
@@ -143,8 +145,10 @@ class _Plan:
     """One convolution primitive for fixed shapes, with the reorders between Paddle's plain layout and its own.
 
     ``args`` lists (execution argument, query, shape, is_output) for the three
-    tensors the primitive touches. Primitives, reorders and the buffers in the
-    primitive's layout are made once and reused for every call with these shapes.
+    tensors the primitive touches. Primitives and reorders are made once and
+    reused for every call with these shapes. The buffers in the primitive's own
+    layout are taken from Paddle's allocator for the duration of a call (keeping
+    them per plan would hold several activations' worth of memory per layer).
     """
 
     def __init__(self, lib: _Library, pd: _p, args: Sequence[Tuple[int, int, Sequence[int], bool]],
@@ -153,28 +157,33 @@ class _Plan:
         self.prim = lib.primitive(pd)
         self.owned_mds = list(owned_mds)
         self.slots = []  # (arg, user memory, inner memory or None, reorder or None, is_output)
+        self.inner_floats = []  # size of each inner buffer, in float32 elements
         for arg, query, shape, is_output in args:
             user_md = lib.plain_md(shape)
             self.owned_mds.append(user_md)
             inner_md = _p(lib.lib.dnnl_primitive_desc_query_md(pd, query, 0))  # keep it 64-bit
-            user_mem = lib.memory(user_md, allocate=False)
+            user_mem = lib.memory(user_md)
             if lib.lib.dnnl_memory_desc_equal(user_md, inner_md):
                 self.slots.append((arg, user_mem, None, None, is_output))
                 continue
-            inner_mem = lib.memory(inner_md, allocate=True)
+            inner_mem = lib.memory(inner_md)
             reorder = lib.reorder(inner_md, user_md) if is_output else lib.reorder(user_md, inner_md)
             self.slots.append((arg, user_mem, inner_mem, reorder, is_output))
+            self.inner_floats.append(-(-lib.lib.dnnl_memory_desc_get_size(inner_md) // 4))
         for owned in owned_pds:  # primitives and memories keep copies of what they need
             lib.lib.dnnl_primitive_desc_destroy(owned)
 
     def __call__(self, pointers: Sequence[int]) -> None:
         lib = self.lib
         prim_args = []
+        scratch = [paddle.empty([n], dtype="float32") for n in self.inner_floats]  # alive until the end
+        inner_ptrs = iter(t.data_ptr() for t in scratch)
         for (arg, user_mem, inner_mem, reorder, is_output), ptr in zip(self.slots, pointers):
             lib.check("dnnl_memory_set_data_handle", user_mem, _p(ptr))
             if inner_mem is None:
                 prim_args.append((arg, user_mem))
                 continue
+            lib.check("dnnl_memory_set_data_handle", inner_mem, _p(next(inner_ptrs)))
             if not is_output:
                 lib.execute(reorder, [(_ARG_FROM, user_mem), (_ARG_TO, inner_mem)])
             prim_args.append((arg, inner_mem))
@@ -183,6 +192,7 @@ class _Plan:
             if is_output and inner_mem is not None:
                 lib.execute(reorder, [(_ARG_FROM, inner_mem), (_ARG_TO, user_mem)])
         lib.check("dnnl_stream_wait", lib.stream)
+        del scratch
 
     def close(self) -> None:
         """Free the oneDNN objects of this plan."""
@@ -253,6 +263,17 @@ def _plan(kind: str, src: Sequence[int], wei: Sequence[int], dst: Sequence[int],
                                (_ARG_DIFF_WEIGHTS, _Q_DIFF_WEIGHTS, wei, True)], [pd, fwd], mds)
     _PLANS[key] = plan
     return plan
+
+
+def _supported(kind: str, geo: "_Geometry") -> bool:
+    """Whether oneDNN makes a primitive for this op (made and cached now); False sends it to Paddle."""
+    if min(geo.pad_r) < 0:
+        return False
+    try:
+        _plan(kind, geo.src, geo.wei, geo.dst, geo.stride, geo.pad_l, geo.pad_r)
+    except OneDNNError:
+        return False
+    return True
 
 
 def _contiguous(t: paddle.Tensor) -> paddle.Tensor:
@@ -430,7 +451,7 @@ def conv2d(x: paddle.Tensor, weight: paddle.Tensor, bias: Optional[paddle.Tensor
     o, _, kh, kw = weight.shape
     out = [n, o, (h + 2 * p[0] - kh) // s[0] + 1, (w_in + 2 * p[1] - kw) // s[1] + 1]
     geo = _Geometry(x.shape, weight.shape, out, s, p)
-    if min(geo.pad_r) < 0:
+    if not _supported("forward", geo):
         return F.conv2d(x, weight, bias, stride=stride, padding=padding)
     return _layer_op("forward", x, weight, bias, geo)
 
@@ -457,6 +478,6 @@ def conv2d_transpose(x: paddle.Tensor, weight: paddle.Tensor, bias: Optional[pad
     out = [n, c_out, (h - 1) * s[0] - 2 * p[0] + kh + op[0], (w_in - 1) * s[1] - 2 * p[1] + kw + op[1]]
     # the transposed convolution is the input gradient of the convolution out -> x with this weight
     geo = _Geometry(out, weight.shape, x.shape, s, p)
-    if min(geo.pad_r) < 0:
+    if not _supported("backward_data", geo):
         return F.conv2d_transpose(x, weight, bias, stride=stride, padding=padding, output_padding=output_padding)
     return _layer_op("backward_data", x, weight, bias, geo)
