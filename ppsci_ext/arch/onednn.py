@@ -147,8 +147,10 @@ class _Plan:
     ``args`` lists (execution argument, query, shape, is_output) for the three
     tensors the primitive touches. Primitives and reorders are made once and
     reused for every call with these shapes. The buffers in the primitive's own
-    layout are taken from Paddle's allocator for the duration of a call (keeping
-    them per plan would hold several activations' worth of memory per layer).
+    layout are only needed during a call, so all plans share three (``_SCRATCH``,
+    grown to the largest size seen): one set per plan would hold several
+    activations' worth of memory per layer, and fresh ones per call cost page
+    faults on every call.
     """
 
     def __init__(self, lib: _Library, pd: _p, args: Sequence[Tuple[int, int, Sequence[int], bool]],
@@ -176,8 +178,7 @@ class _Plan:
     def __call__(self, pointers: Sequence[int]) -> None:
         lib = self.lib
         prim_args = []
-        scratch = [paddle.empty([n], dtype="float32") for n in self.inner_floats]  # alive until the end
-        inner_ptrs = iter(t.data_ptr() for t in scratch)
+        inner_ptrs = iter(_scratch(i, n).data_ptr() for i, n in enumerate(self.inner_floats))
         for (arg, user_mem, inner_mem, reorder, is_output), ptr in zip(self.slots, pointers):
             lib.check("dnnl_memory_set_data_handle", user_mem, _p(ptr))
             if inner_mem is None:
@@ -192,7 +193,6 @@ class _Plan:
             if is_output and inner_mem is not None:
                 lib.execute(reorder, [(_ARG_FROM, inner_mem), (_ARG_TO, user_mem)])
         lib.check("dnnl_stream_wait", lib.stream)
-        del scratch
 
     def close(self) -> None:
         """Free the oneDNN objects of this plan."""
@@ -206,6 +206,18 @@ class _Plan:
         for md in self.owned_mds:
             lib.dnnl_memory_desc_destroy(md)
         self.slots = []
+
+
+_SCRATCH: list = []  # float32 tensors, one per buffer position of a call; calls run one at a time
+
+
+def _scratch(index: int, floats: int) -> paddle.Tensor:
+    """Shared buffer number ``index`` with room for ``floats`` float32 values."""
+    while len(_SCRATCH) <= index:
+        _SCRATCH.append(None)
+    if _SCRATCH[index] is None or _SCRATCH[index].shape[0] < floats:
+        _SCRATCH[index] = paddle.empty([floats], dtype="float32")
+    return _SCRATCH[index]
 
 
 _MAX_PLANS = 256  # distinct (op, shapes) kept; a training run uses a few dozen
