@@ -16,15 +16,19 @@ Three linear operations cover a convolution and every derivative of it:
 
 Their gradients are written with the same three operations (PyLayers), so
 gradients of any order exist; the critic's gradient penalty needs the second
-order. One limit: ``paddle.grad`` asked for a layer's weight but not its bias
-(or the reverse) fails in Paddle's PyLayer check; ``backward()``, ``paddle.grad``
-for inputs (the gradient penalty) or for whole parameter lists work. ``conv2d`` and ``conv2d_transpose`` are the public entry points.
-They fall back to ``paddle.nn.functional`` where oneDNN does not apply (not
-float32 on CPU, groups or dilation other than 1, library not loadable) or when
-``PPSCI_EXT_ONEDNN=0`` is set in the environment.
-``benchmarks/vs_pytorch.py`` and ``benchmarks/onednn_conv.py`` measure the
-effect; ``tests/test_onednn.py`` checks values and gradients of order 1 and 2
-against Paddle's own convolution.
+order. ``backward()`` and ``paddle.grad`` for the inputs (the gradient
+penalty) work; a ``paddle.grad`` that asks for only some of the tensors a
+layer's PyLayer takes (say a weight but not its bias) fails in Paddle's PyLayer
+check, which wants None for gradients not asked for. The package never asks
+for that; ``PPSCI_EXT_ONEDNN=0`` avoids it.
+
+``conv2d`` and ``conv2d_transpose`` are the public entry points. They fall
+back to ``paddle.nn.functional`` where oneDNN does not apply (not float32 on
+CPU, groups or dilation other than 1, library not loadable, no primitive for
+the shape) or when ``PPSCI_EXT_ONEDNN=0`` is set in the environment.
+``benchmarks/vs_pytorch.py --paddle-conv`` measures the effect;
+``tests/test_onednn.py`` checks values and gradients of order 1 and 2 against
+Paddle's own convolution.
 """
 
 from __future__ import annotations
