@@ -40,7 +40,7 @@ import paddle.nn.functional as F
 from paddle import nn
 from ppsci.arch import base
 
-from ppsci_ext.arch import layers
+from ppsci_ext.arch import onednn
 from ppsci_ext.arch.layers import Conv2D, Linear
 from ppsci_ext.errors import UserError
 
@@ -106,13 +106,13 @@ def _spread_kernel(weight: paddle.Tensor, spread) -> paddle.Tensor:
 
 def conv_mean_pool(conv: Conv2D, x: paddle.Tensor) -> paddle.Tensor:
     """``mean_pool(conv(x))`` for a 3x3 'SAME' ``conv``, as one 4x4 stride-2 convolution."""
-    return layers.conv2d(x, _spread_kernel(conv.weight, _POOL_SPREAD) * 0.25, conv.bias, stride=2, padding=1)
+    return onednn.conv2d(x, _spread_kernel(conv.weight, _POOL_SPREAD) * 0.25, conv.bias, stride=2, padding=1)
 
 
 def upsample_conv(conv: Conv2D, x: paddle.Tensor) -> paddle.Tensor:
     """``conv(upsample(x))`` for a 3x3 'SAME' ``conv``, as one 4x4 stride-2 transposed convolution."""
     kernel = _spread_kernel(conv.weight, _UP_SPREAD).transpose([1, 0, 2, 3])  # [C_in, C_out, 4, 4]
-    return layers.conv2d_transpose(x, kernel, conv.bias, stride=2, padding=1)
+    return onednn.conv2d_transpose(x, kernel, conv.bias, stride=2, padding=1)
 
 
 class BatchNorm(nn.Layer):

@@ -19,32 +19,13 @@ The convolutions themselves run on the oneDNN library that ships with Paddle
 
 from __future__ import annotations
 
-import math
-
 import paddle
 from paddle import nn
 
 from ppsci_ext.arch import onednn
+from ppsci_ext.arch.bias import add_bias
 
-
-def add_bias(y: paddle.Tensor, bias: paddle.Tensor) -> paddle.Tensor:
-    """``y + bias`` broadcast over the batch (dim 0) and the trailing spatial dims of ``y``.
-
-    Args:
-        y (paddle.Tensor): ``[N, C]`` or ``[N, C, *spatial]``.
-        bias (paddle.Tensor): ``[C]``.
-
-    Returns:
-        paddle.Tensor: ``y`` plus the bias, same shape.
-    """
-    if bias is None:
-        return y
-    n, c = y.shape[0], y.shape[1]
-    spatial = math.prod(y.shape[2:])
-    row = bias.unsqueeze(0)  # [1, C]
-    if spatial > 1:  # [1, C * S]: each channel's bias repeated over its S pixels
-        row = paddle.matmul(bias.unsqueeze(1), paddle.ones([1, spatial], y.dtype)).reshape([1, c * spatial])
-    return y + paddle.matmul(paddle.ones([n, 1], y.dtype), row).reshape(y.shape)
+__all__ = ["Conv2D", "Conv2DTranspose", "Linear", "add_bias"]
 
 
 class Linear(nn.Linear):
@@ -63,40 +44,20 @@ class Linear(nn.Linear):
         return add_bias(paddle.matmul(x, self.weight), self.bias)
 
 
-def conv2d(x: paddle.Tensor, weight: paddle.Tensor, bias=None, stride=1, padding=0, dilation=1,
-           groups=1) -> paddle.Tensor:
-    """Functional form of ``Conv2D``: ``onednn.conv2d`` where it applies, else Paddle's with ``add_bias``."""
-    if onednn.applies(x, weight, padding, dilation, groups):
-        return onednn.conv2d(x, weight, bias, stride=stride, padding=padding)
-    y = nn.functional.conv2d(x, weight, None, stride=stride, padding=padding, dilation=dilation, groups=groups)
-    return add_bias(y, bias)
-
-
-def conv2d_transpose(x: paddle.Tensor, weight: paddle.Tensor, bias=None, stride=1, padding=0, output_padding=0,
-                     dilation=1, groups=1) -> paddle.Tensor:
-    """Functional form of ``Conv2DTranspose`` (same dispatch as ``conv2d``)."""
-    if onednn.applies(x, weight, padding, dilation, groups):
-        return onednn.conv2d_transpose(x, weight, bias, stride=stride, padding=padding,
-                                       output_padding=output_padding)
-    y = nn.functional.conv2d_transpose(x, weight, None, stride=stride, padding=padding,
-                                       output_padding=output_padding, dilation=dilation, groups=groups)
-    return add_bias(y, bias)
-
-
 class Conv2D(nn.Conv2D):
-    """``paddle.nn.Conv2D`` (NCHW) computed by ``conv2d`` above."""
+    """``paddle.nn.Conv2D`` (NCHW) computed by ``onednn.conv2d`` (which falls back to Paddle's with ``add_bias``)."""
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
         if self._data_format != "NCHW" or self._padding_mode != "zeros":
             return super().forward(x)
-        return conv2d(x, self.weight, self.bias, self._stride, self._padding, self._dilation, self._groups)
+        return onednn.conv2d(x, self.weight, self.bias, self._stride, self._padding, self._dilation, self._groups)
 
 
 class Conv2DTranspose(nn.Conv2DTranspose):
-    """``paddle.nn.Conv2DTranspose`` (NCHW) computed by ``conv2d_transpose`` above."""
+    """``paddle.nn.Conv2DTranspose`` (NCHW) computed by ``onednn.conv2d_transpose`` (same fallback)."""
 
     def forward(self, x: paddle.Tensor, output_size=None) -> paddle.Tensor:
         if self._data_format != "NCHW" or output_size is not None:
             return super().forward(x, output_size)
-        return conv2d_transpose(x, self.weight, self.bias, self._stride, self._padding, self.output_padding,
-                                self._dilation, self._groups)
+        return onednn.conv2d_transpose(x, self.weight, self.bias, self._stride, self._padding, self.output_padding,
+                                       self._dilation, self._groups)

@@ -23,7 +23,7 @@ check, which wants None for gradients not asked for. The package never asks
 for that; ``PPSCI_EXT_ONEDNN=0`` avoids it.
 
 ``conv2d`` and ``conv2d_transpose`` are the public entry points. They fall
-back to ``paddle.nn.functional`` where oneDNN does not apply (not float32 on
+back to ``paddle.nn.functional`` (bias added by ``bias.add_bias``) where oneDNN does not apply (not float32 on
 CPU, groups or dilation other than 1, library not loadable, no primitive for
 the shape) or when ``PPSCI_EXT_ONEDNN=0`` is set in the environment.
 ``benchmarks/vs_pytorch.py --paddle-conv`` measures the effect;
@@ -42,6 +42,8 @@ from typing import Dict, Optional, Sequence, Tuple
 import paddle
 import paddle.nn.functional as F
 from paddle.autograd import PyLayer
+
+from ppsci_ext.arch.bias import add_bias, broadcast_bias
 
 # oneDNN 3.x C API constants (oneapi/dnnl/dnnl_types.h, dnnl_common_types.h); stable across 3.x.
 _CPU_ENGINE = 1
@@ -365,11 +367,7 @@ class _WeightPath(PyLayer):
         ctx.x, ctx.kind, ctx.geo, ctx.has_bias = x.tensor, kind, geo, bias is not None
         ctx.needs = (not w.stop_gradient, bias is not None and not bias.stop_gradient)
         shape = geo.shape(kind)
-        if bias is None:
-            return paddle.zeros(shape, dtype=w.dtype)
-        n, c, spatial = shape[0], shape[1], shape[2] * shape[3]
-        row = paddle.matmul(bias.unsqueeze(1), paddle.ones([1, spatial], w.dtype)).reshape([1, c * spatial])
-        return paddle.matmul(paddle.ones([n, 1], w.dtype), row).reshape(shape)
+        return paddle.zeros(shape, dtype=w.dtype) if bias is None else broadcast_bias(bias, shape)
 
     @staticmethod
     def backward(ctx, g):
@@ -394,7 +392,7 @@ def _layer_op(kind: str, x: paddle.Tensor, w: paddle.Tensor, bias: Optional[padd
     makes a PyLayer fail when it returns a gradient for an input that was not
     asked for, and a PyLayer cannot know which were. Split this way, that call
     never reaches the second layer. Bias broadcast and bias gradient are matrix
-    products (see ``layers.add_bias``).
+    products (``bias.broadcast_bias`` and its transpose).
     """
     out = _InputPath.apply(x, _Ref(w), kind, geo)
     if bias is None and w.stop_gradient:
@@ -428,7 +426,7 @@ def _pair(v) -> Tuple[int, int]:
     return int(v), int(v)
 
 
-def applies(x: paddle.Tensor, w: paddle.Tensor, padding=0, dilation=1, groups=1) -> bool:
+def _applies(x: paddle.Tensor, w: paddle.Tensor, padding, dilation, groups) -> bool:
     """Whether ``conv2d`` / ``conv2d_transpose`` of these arguments run on oneDNN (else on Paddle's kernels)."""
     if os.environ.get("PPSCI_EXT_ONEDNN", "1") == "0":
         return False
@@ -441,6 +439,19 @@ def applies(x: paddle.Tensor, w: paddle.Tensor, padding=0, dilation=1, groups=1)
     return _library() is not None
 
 
+def _paddle_conv2d(x, weight, bias, stride, padding, dilation, groups) -> paddle.Tensor:
+    """The fallback: Paddle's convolution, bias added by ``add_bias``."""
+    y = F.conv2d(x, weight, None, stride=stride, padding=padding, dilation=dilation, groups=groups)
+    return add_bias(y, bias)
+
+
+def _paddle_conv2d_transpose(x, weight, bias, stride, padding, output_padding, dilation, groups) -> paddle.Tensor:
+    """The fallback: Paddle's transposed convolution, bias added by ``add_bias``."""
+    y = F.conv2d_transpose(x, weight, None, stride=stride, padding=padding, output_padding=output_padding,
+                           dilation=dilation, groups=groups)
+    return add_bias(y, bias)
+
+
 def available() -> bool:
     """Whether the bundled oneDNN loaded (and ``PPSCI_EXT_ONEDNN`` does not switch it off)."""
     return os.environ.get("PPSCI_EXT_ONEDNN", "1") != "0" and _library() is not None
@@ -448,7 +459,7 @@ def available() -> bool:
 
 def conv2d(x: paddle.Tensor, weight: paddle.Tensor, bias: Optional[paddle.Tensor] = None, stride=1, padding=0,
            dilation=1, groups=1) -> paddle.Tensor:
-    """``paddle.nn.functional.conv2d`` (NCHW), on oneDNN where it applies.
+    """``paddle.nn.functional.conv2d`` (NCHW), on oneDNN where it applies, else Paddle's with ``add_bias``.
 
     Args:
         x (paddle.Tensor): ``[N, C, H, W]``.
@@ -460,21 +471,21 @@ def conv2d(x: paddle.Tensor, weight: paddle.Tensor, bias: Optional[paddle.Tensor
     Returns:
         paddle.Tensor: ``[N, O, Ho, Wo]``.
     """
-    if not applies(x, weight, padding, dilation, groups):
-        return F.conv2d(x, weight, bias, stride=stride, padding=padding, dilation=dilation, groups=groups)
+    if not _applies(x, weight, padding, dilation, groups):
+        return _paddle_conv2d(x, weight, bias, stride, padding, dilation, groups)
     s, p = _pair(stride), _pair(padding)
     n, _, h, w_in = x.shape
     o, _, kh, kw = weight.shape
     out = [n, o, (h + 2 * p[0] - kh) // s[0] + 1, (w_in + 2 * p[1] - kw) // s[1] + 1]
     geo = _Geometry(x.shape, weight.shape, out, s, p)
     if not _supported("forward", geo):
-        return F.conv2d(x, weight, bias, stride=stride, padding=padding)
+        return _paddle_conv2d(x, weight, bias, stride, padding, dilation, groups)
     return _layer_op("forward", x, weight, bias, geo)
 
 
 def conv2d_transpose(x: paddle.Tensor, weight: paddle.Tensor, bias: Optional[paddle.Tensor] = None, stride=1,
                      padding=0, output_padding=0, dilation=1, groups=1) -> paddle.Tensor:
-    """``paddle.nn.functional.conv2d_transpose`` (NCHW), on oneDNN where it applies.
+    """``paddle.nn.functional.conv2d_transpose`` (NCHW), on oneDNN where it applies, else Paddle's with ``add_bias``.
 
     Args:
         x (paddle.Tensor): ``[N, C_in, H, W]``.
@@ -485,9 +496,8 @@ def conv2d_transpose(x: paddle.Tensor, weight: paddle.Tensor, bias: Optional[pad
     Returns:
         paddle.Tensor: ``[N, C_out, (H - 1) * stride - 2 * padding + kh + output_padding, ...]``.
     """
-    if not applies(x, weight, padding, dilation, groups):
-        return F.conv2d_transpose(x, weight, bias, stride=stride, padding=padding, output_padding=output_padding,
-                                  dilation=dilation, groups=groups)
+    if not _applies(x, weight, padding, dilation, groups):
+        return _paddle_conv2d_transpose(x, weight, bias, stride, padding, output_padding, dilation, groups)
     s, p, op = _pair(stride), _pair(padding), _pair(output_padding)
     n, _, h, w_in = x.shape
     c_in, c_out, kh, kw = weight.shape
@@ -495,5 +505,5 @@ def conv2d_transpose(x: paddle.Tensor, weight: paddle.Tensor, bias: Optional[pad
     # the transposed convolution is the input gradient of the convolution out -> x with this weight
     geo = _Geometry(out, weight.shape, x.shape, s, p)
     if not _supported("backward_data", geo):
-        return F.conv2d_transpose(x, weight, bias, stride=stride, padding=padding, output_padding=output_padding)
+        return _paddle_conv2d_transpose(x, weight, bias, stride, padding, output_padding, dilation, groups)
     return _layer_op("backward_data", x, weight, bias, geo)
