@@ -209,7 +209,7 @@ def test_image_grid_layout():
 
 
 # ------------------------------------------------------------- end to end
-SMALL = ["MODEL.dim=4", "TRAIN.batch_size=10", "TRAIN.n_critic=2", "TRAIN.iters_per_epoch=2", "TRAIN.eval_freq=1",
+SMALL = ["MODEL.dim=4", "MODEL.critic_dim=6", "TRAIN.batch_size=10", "TRAIN.n_critic=2", "TRAIN.iters_per_epoch=2", "TRAIN.eval_freq=1",
          "log_freq=1", "EVAL.num_samples=60", "EVAL.batch_size=30", "VIS.every=1"]
 
 
@@ -249,6 +249,9 @@ def test_train_writes_grids_checkpoints_metrics(trained):
     for name in ["latest.pdckpt", "latest_gen.pdparams", "best_gen.pdparams"]:
         assert (trained / "checkpoints" / name).stat().st_size > 0
     assert _finite_metrics(trained / "metrics.json")["step"] == 4
+    weights = {k: paddle.load(str(trained / "checkpoints" / f"latest_{k}.pdparams")) for k in ("gen", "dis")}
+    assert list(weights["gen"]["fc.weight"].shape) == [128, 4 * 4 * 4 * 4]  # MODEL.dim=4
+    assert list(weights["dis"]["fc.weight"].shape) == [4 * 4 * 4 * 6, 1]  # MODEL.critic_dim=6
     history = json.loads((trained / "train_history.json").read_text())
     assert [r["step"] for r in history["eval"]] == [2, 4]
 

@@ -25,7 +25,7 @@ from ppsci_ext.solver.checkpoint import load_file
 
 def build_model(cfg: DictConfig) -> arch.GAN:
     generator = arch.MNISTGenerator(noise_dim=cfg.MODEL.noise_dim, dim=cfg.MODEL.dim)
-    critic = arch.MNISTCritic(dim=cfg.MODEL.dim)
+    critic = arch.MNISTCritic(dim=cfg.MODEL.critic_dim or cfg.MODEL.dim)
     return arch.GAN(generator, critic)
 
 
