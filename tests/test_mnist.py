@@ -209,8 +209,8 @@ def test_image_grid_layout():
 
 
 # ------------------------------------------------------------- end to end
-SMALL = ["MODEL.dim=4", "MODEL.critic_dim=6", "TRAIN.batch_size=10", "TRAIN.n_critic=2", "TRAIN.iters_per_epoch=2", "TRAIN.eval_freq=1",
-         "log_freq=1", "EVAL.num_samples=60", "EVAL.batch_size=30", "VIS.every=1"]
+SMALL = ["MODEL.dim=4", "MODEL.critic_dim=6", "TRAIN.batch_size=10", "TRAIN.n_critic=2", "TRAIN.iters_per_epoch=2",
+         "TRAIN.eval_freq=1", "log_freq=1", "EVAL.num_samples=60", "EVAL.batch_size=30", "VIS.every=1"]
 
 
 @pytest.fixture(scope="module")
@@ -281,6 +281,15 @@ def test_tampered_data_ends_in_one_message(tmp_path, example):
     assert proc.stderr.strip().splitlines()[-1].startswith("ERROR: refusing to load")
     assert "Traceback" not in proc.stderr
     assert not marker.exists()
+
+
+@pytest.mark.parametrize("override", ["MODEL.critic_dim=0", "MODEL.dim=-8", "MODEL.critic_dim=2.5"])
+def test_bad_width_ends_in_one_message(tmp_path, small_data, example, override):
+    key = override.split("=")[0]
+    proc = example("wgangp_mnist.py", f"output_dir={tmp_path / 'out'}", f"DATA.data_path={small_data}", *SMALL,
+                   override, cwd=str(tmp_path))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith(f"ERROR: {key} must be a positive whole number")
 
 
 def test_eval_without_path_scores_the_shipped_generator(tmp_path, small_data, example):

@@ -23,9 +23,17 @@ from ppsci_ext.solver import load_network, setup
 from ppsci_ext.solver.checkpoint import load_file
 
 
+def _width(cfg: DictConfig, key: str) -> int:
+    value = cfg.MODEL[key]
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise UserError(f"MODEL.{key} must be a positive whole number of channels, got {value!r}; "
+                        f"set MODEL.{key}=64 (the paper) or 32.")
+    return value
+
+
 def build_model(cfg: DictConfig) -> arch.GAN:
-    generator = arch.MNISTGenerator(noise_dim=cfg.MODEL.noise_dim, dim=cfg.MODEL.dim)
-    critic = arch.MNISTCritic(dim=cfg.MODEL.critic_dim or cfg.MODEL.dim)
+    generator = arch.MNISTGenerator(noise_dim=_width(cfg, "noise_dim"), dim=_width(cfg, "dim"))
+    critic = arch.MNISTCritic(dim=_width(cfg, "dim" if cfg.MODEL.critic_dim is None else "critic_dim"))
     return arch.GAN(generator, critic)
 
 
