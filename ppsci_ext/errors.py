@@ -45,7 +45,9 @@ def exit_on_user_error(func: Callable) -> Callable:
     return wrapper
 
 
-def check_positive(value, name: str) -> None:
-    """Raise ``UserError`` unless ``value`` is a positive number."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise UserError(f"{name} must be a positive number, got {value!r}; set {name}=<value > 0>.")
+def check_positive(value, name: str, whole: bool = False) -> None:
+    """Raise ``UserError`` unless ``value`` is a positive number (a positive int with ``whole``)."""
+    kinds = int if whole else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kinds) or value <= 0:
+        what = "whole number" if whole else "number"
+        raise UserError(f"{name} must be a positive {what}, got {value!r}; set {name}=<{what} > 0>.")

@@ -16,24 +16,19 @@ import numpy as np
 from omegaconf import DictConfig
 
 from ppsci_ext import arch, data, metric, visualize
-from ppsci_ext.errors import UserError, exit_on_user_error
+from ppsci_ext.errors import UserError, check_positive, exit_on_user_error
 from ppsci_ext.loss import WGANGPLoss
 from ppsci_ext.pretrained import shipped_weights
 from ppsci_ext.solver import load_network, setup
 from ppsci_ext.solver.checkpoint import load_file
 
 
-def _width(cfg: DictConfig, key: str) -> int:
-    value = cfg.MODEL[key]
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise UserError(f"MODEL.{key} must be a positive whole number of channels, got {value!r}; "
-                        f"set MODEL.{key}=64 (the paper) or 32.")
-    return value
-
-
 def build_model(cfg: DictConfig) -> arch.GAN:
-    generator = arch.MNISTGenerator(noise_dim=_width(cfg, "noise_dim"), dim=_width(cfg, "dim"))
-    critic = arch.MNISTCritic(dim=_width(cfg, "dim" if cfg.MODEL.critic_dim is None else "critic_dim"))
+    critic_key = "dim" if cfg.MODEL.critic_dim is None else "critic_dim"
+    for key in ("noise_dim", "dim", critic_key):
+        check_positive(cfg.MODEL[key], f"MODEL.{key}", whole=True)
+    generator = arch.MNISTGenerator(noise_dim=cfg.MODEL.noise_dim, dim=cfg.MODEL.dim)
+    critic = arch.MNISTCritic(dim=cfg.MODEL[critic_key])
     return arch.GAN(generator, critic)
 
 
