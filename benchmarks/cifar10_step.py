@@ -26,7 +26,7 @@ from ppsci_ext.arch.cifar10 import CifarResNetCritic, CifarResNetGenerator, coun
 from ppsci_ext.arch.gan import GAN
 from ppsci_ext.data.cifar10 import DequantizedImages
 from ppsci_ext.loss import WGANGPLoss
-from ppsci_ext.solver import AdversarialSolver, setup
+from ppsci_ext.solver import AdversarialSolver, builders
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import toy_step  # noqa: E402  (the toy benchmark's builder and timer, reused)
@@ -40,11 +40,11 @@ def build(dim: int, batch: int, generator_batch: int, n_critic: int, conditional
     images = rng.integers(0, 256, (8 * batch, 3, 32, 32), dtype=np.uint8)
     labels = {"y": rng.integers(0, 10, 8 * batch).astype(np.int64)} if conditional else None
     objective = WGANGPLoss(10.0, 1.0 if conditional else 0.0, 0.1 if conditional else 0.0)
-    constraint = setup.real_data_constraint({"img": DequantizedImages(images)}, batch, objective, labels=labels)
+    constraint = builders.real_data_constraint({"img": DequantizedImages(images)}, batch, objective, labels=labels)
     return AdversarialSolver(
         model, constraint, ppsci.loss.FunctionalLoss(objective.generator),
-        setup.build_optimizer(model.generator.parameters(), 2e-4, 0.0, 0.9),
-        setup.build_optimizer(model.critic.parameters(), 2e-4, 0.0, 0.9),
+        builders.build_optimizer(model.generator.parameters(), 2e-4, 0.0, 0.9),
+        builders.build_optimizer(model.critic.parameters(), 2e-4, 0.0, 0.9),
         output_dir=out, epochs=1, iters_per_epoch=1, n_critic=n_critic, generator_batch_size=generator_batch,
     )
 

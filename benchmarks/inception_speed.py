@@ -106,7 +106,7 @@ def main() -> None:
     import paddle
 
     from ppsci_ext.metric import load_inception
-    from ppsci_ext.metric.convert import convert
+    from ppsci_ext.metric.inception.convert import convert
 
     tmp = tempfile.mkdtemp(prefix="inception_speed_")
     weights = args.weights or os.path.join(tmp, "inception_fid.pdparams")

@@ -1,7 +1,7 @@
 """The package's bias-by-matmul layers against Paddle's own, in the WGAN-GP iteration of each experiment.
 
 Builds two identical solvers (same seed) for an experiment; in one, the
-package's ``Linear`` / ``Conv2D`` / ``Conv2DTranspose`` (``ppsci_ext.arch.layers``)
+package's ``Linear`` / ``Conv2D`` / ``Conv2DTranspose`` (``ppsci_ext.ops.layers``)
 are turned back into Paddle's ``nn`` classes. Times both in alternating
 rounds and prints the medians and the ratio (below 1.0: the package's layers
 are faster).
@@ -19,7 +19,7 @@ import time
 
 from paddle import nn
 
-from ppsci_ext.arch import layers
+from ppsci_ext.ops import layers
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from vs_pytorch import DEFAULT_ITERS, paddle_worker  # noqa: E402  (the same solvers as the PyTorch comparison)

@@ -18,9 +18,9 @@ import paddle
 from ppsci_ext.arch import MNISTGenerator
 from ppsci_ext.data import read_mnist, resolve_mnist_path
 from ppsci_ext.metric import MNISTClassifierMetric, load_classifier
-from ppsci_ext.metric.train_mnist_classifier import accuracy
+from ppsci_ext.cli.train_classifier import accuracy
 from ppsci_ext.pretrained import shipped_weights
-from ppsci_ext.solver import load_network
+from ppsci_ext.io import load_network
 
 
 def generate(gen: MNISTGenerator, n: int, seed: int, batch_size: int = 500) -> np.ndarray:

@@ -22,7 +22,7 @@ from ppsci_ext.arch import ToyGenerator
 from ppsci_ext.data import TOY_MODES, sample_toy
 from ppsci_ext.metric import ToyMetric
 from ppsci_ext.pretrained import shipped_weights
-from ppsci_ext.solver import load_network
+from ppsci_ext.io import load_network
 
 
 @paddle.no_grad()

@@ -22,18 +22,18 @@ import ppsci
 from ppsci_ext.arch import GAN, ToyCritic, ToyGenerator
 from ppsci_ext.data import toy_arrays
 from ppsci_ext.loss import WGANGPLoss
-from ppsci_ext.solver import AdversarialSolver, setup
+from ppsci_ext.solver import AdversarialSolver, builders
 
 
 def build(batch: int, width: int, n_critic: int, out: str) -> AdversarialSolver:
     paddle.seed(0)
     model = GAN(ToyGenerator(width=width), ToyCritic(width=width))
     objective = WGANGPLoss(0.1)
-    constraint = setup.real_data_constraint(toy_arrays("8gaussians", 100 * batch, 0), batch, objective)
+    constraint = builders.real_data_constraint(toy_arrays("8gaussians", 100 * batch, 0), batch, objective)
     return AdversarialSolver(
         model, constraint, ppsci.loss.FunctionalLoss(objective.generator),
-        setup.build_optimizer(model.generator.parameters(), 1e-4, 0.5, 0.9),
-        setup.build_optimizer(model.critic.parameters(), 1e-4, 0.5, 0.9),
+        builders.build_optimizer(model.generator.parameters(), 1e-4, 0.5, 0.9),
+        builders.build_optimizer(model.critic.parameters(), 1e-4, 0.5, 0.9),
         output_dir=out, epochs=1, iters_per_epoch=1, n_critic=n_critic,
     )
 

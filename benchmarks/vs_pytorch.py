@@ -65,7 +65,7 @@ def paddle_worker(experiment: str):
     from ppsci_ext.data import toy_arrays
     from ppsci_ext.data.cifar10 import DequantizedImages
     from ppsci_ext.loss import WGANGPLoss
-    from ppsci_ext.solver import AdversarialSolver, setup
+    from ppsci_ext.solver import AdversarialSolver, builders
 
     s = SETTINGS[experiment]
     paddle.seed(0)
@@ -75,7 +75,7 @@ def paddle_worker(experiment: str):
         w = paddle.rand([s["out_ch"], s["in_ch"], 5, 5])
         x.stop_gradient = w.stop_gradient = False
 
-        from ppsci_ext.arch import onednn
+        from ppsci_ext.ops import onednn
 
         def conv():  # the convolution the package's layers use
             y = onednn.conv2d(x, w, stride=2, padding=2)
@@ -93,10 +93,10 @@ def paddle_worker(experiment: str):
         arrays = {"img": DequantizedImages(rng.integers(0, 256, (20 * s["batch"], 3, 32, 32), dtype=np.uint8))}
     objective = WGANGPLoss(s["gp_lambda"])
     solver = AdversarialSolver(
-        model, setup.real_data_constraint(arrays, s["batch"], objective),
+        model, builders.real_data_constraint(arrays, s["batch"], objective),
         ppsci.loss.FunctionalLoss(objective.generator),
-        setup.build_optimizer(model.generator.parameters(), s["lr"], *s["betas"]),
-        setup.build_optimizer(model.critic.parameters(), s["lr"], *s["betas"]),
+        builders.build_optimizer(model.generator.parameters(), s["lr"], *s["betas"]),
+        builders.build_optimizer(model.critic.parameters(), s["lr"], *s["betas"]),
         output_dir=os.path.join("/tmp", f"ppsci_ext_vs_pytorch_{os.getpid()}"), epochs=1, iters_per_epoch=1,
         n_critic=s["n_critic"], generator_batch_size=s["generator_batch"],
     )

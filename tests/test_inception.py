@@ -22,7 +22,8 @@ import paddle
 import ppsci
 import pytest
 
-from ppsci_ext.arch import InceptionV3FID, tf1_resize_bilinear
+from ppsci_ext.data import to_uint8_images
+from ppsci_ext.metric.inception import InceptionV3FID, tf1_resize_bilinear
 from ppsci_ext.errors import UserError
 from ppsci_ext.metric import (
     FIDMetric,
@@ -36,11 +37,11 @@ from ppsci_ext.metric import (
     kernel_inception_distance,
     load_inception,
     load_statistics,
-    to_uint8_images,
 )
-from ppsci_ext.metric.convert import convert, read_torch_file
+from ppsci_ext.io.torch_file import read_torch_file
+from ppsci_ext.metric.inception.convert import convert
 from ppsci_ext.metric.inception import default_cache_dir
-from ppsci_ext.metric.score import score
+from ppsci_ext.cli.score import score
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
 REFERENCE = os.path.join(FIXTURES, "inception_reference.npz")
@@ -431,7 +432,7 @@ def test_converter_rejects_batch_norm_scale(pytorch_fid_file, tmp_path):
 
 def test_convert_command_reports_errors_in_one_line(tmp_path):
     done = subprocess.run(
-        [sys.executable, "-m", "ppsci_ext.metric.convert", str(tmp_path / "missing.pth"), str(tmp_path / "o.pdparams")],
+        [sys.executable, "-m", "ppsci_ext.cli.convert", str(tmp_path / "missing.pth"), str(tmp_path / "o.pdparams")],
         capture_output=True, text=True, timeout=300,
     )
     assert done.returncode == 2

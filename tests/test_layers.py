@@ -5,7 +5,7 @@ import paddle
 import pytest
 from paddle import nn
 
-from ppsci_ext.arch import layers
+from ppsci_ext.ops import layers
 from ppsci_ext.loss import gradient_penalty
 
 # (ours, Paddle's, args, input shape, with gradient penalty). Transposed convolutions

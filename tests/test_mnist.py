@@ -13,7 +13,8 @@ import paddle
 import pytest
 
 from ppsci_ext.arch import MNISTClassifier, MNISTCritic, MNISTGenerator
-from ppsci_ext.data import mnist, read_mnist, resolve_mnist_path, safe_loads
+from ppsci_ext.data import mnist, read_mnist, resolve_mnist_path
+from ppsci_ext.io import safe_loads
 from ppsci_ext.errors import UserError
 from ppsci_ext.metric import MNISTClassifierMetric, mnist_score
 from ppsci_ext.visualize import image_grid

@@ -8,7 +8,7 @@ import paddle
 import paddle.nn.functional as F
 import pytest
 
-from ppsci_ext.arch import onednn
+from ppsci_ext.ops import onednn
 
 # (input shape, weight shape, stride, padding): the MNIST critic's 5x5/2, the ResNet's 3x3/1 and 1x1,
 # an odd-sized non-square input, padding 0

@@ -23,9 +23,11 @@ from ppsci_ext.data import sample_toy, toy_arrays
 from ppsci_ext.errors import UserError, exit_on_user_error
 from ppsci_ext.loss import WGANGPLoss
 from ppsci_ext.metric import ToyMetric
-from ppsci_ext.solver import AdversarialSolver, TrainingDiverged, load_network
-from ppsci_ext.solver import checkpoint as ckpt
-from ppsci_ext.solver import setup
+from ppsci_ext.io import atomic as atomic_io
+from ppsci_ext.io import load_network
+from ppsci_ext.solver import AdversarialSolver, TrainingDiverged
+from ppsci_ext.solver import state as ckpt
+from ppsci_ext.solver import builders
 from ppsci_ext.solver.ema import GeneratorEMA
 
 # A run resumed at generator iteration N agrees with the uninterrupted run at 2N to this
@@ -40,16 +42,16 @@ def make_solver(out, epochs=EPOCHS, checkpoint_path=None, width=WIDTH, ema=0.9, 
     paddle.seed(0)
     model = GAN(ToyGenerator(width=width), ToyCritic(width=width))
     objective = WGANGPLoss(0.1)
-    constraint = setup.real_data_constraint(toy_arrays("8gaussians", samples, 0), 64, objective)
+    constraint = builders.real_data_constraint(toy_arrays("8gaussians", samples, 0), 64, objective)
     rng = np.random.default_rng(1)
-    validators = setup.sample_validator(
+    validators = builders.sample_validator(
         {"z": rng.standard_normal((200, 2)).astype(np.float32)}, {"x": sample_toy("8gaussians", 200, rng)}, 100,
         {"toy": ToyMetric("8gaussians")}) if validator else None
     decay = 2 * EPOCHS * ITERS  # one LR schedule for the whole run and its halves (still > 0 at the end)
     return AdversarialSolver(
         model, constraint, ppsci.loss.FunctionalLoss(objective.generator),
-        setup.build_optimizer(model.generator.parameters(), 1e-3, 0.5, 0.9, decay),
-        setup.build_optimizer(model.critic.parameters(), 1e-3, 0.5, 0.9, decay),
+        builders.build_optimizer(model.generator.parameters(), 1e-3, 0.5, 0.9, decay),
+        builders.build_optimizer(model.critic.parameters(), 1e-3, 0.5, 0.9, decay),
         output_dir=str(out), epochs=epochs, iters_per_epoch=ITERS, n_critic=2, log_freq=2,
         eval_during_train=validator, eval_freq=1, monitor="swd" if validator else None, validator=validators,
         visualize_fn=visualize_fn, checkpoint_path=checkpoint_path, experiment=experiment,
@@ -192,7 +194,7 @@ def test_checkpoint_of_another_package_version(short_run, tmp_path):
     del state["sampler"]
     state["critic_ema"] = {}
     old = str(tmp_path / "old.pdckpt")
-    ckpt.atomic_save(state, old)
+    atomic_io.atomic_save(state, old)
     with pytest.raises(UserError) as info:
         make_solver(tmp_path / "b", checkpoint_path=old)
     message = str(info.value)
@@ -217,7 +219,7 @@ def _poison_disk(monkeypatch):
             f.write(b"half")
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(ckpt.paddle, "save", full_disk)
+    monkeypatch.setattr(atomic_io.paddle, "save", full_disk)
 
 
 def test_full_disk_keeps_previous_checkpoint(tmp_path, monkeypatch):

@@ -8,7 +8,7 @@ import pytest
 
 from ppsci_ext.arch import MNISTGenerator
 from ppsci_ext.errors import UserError
-from ppsci_ext.solver.checkpoint import load_file
+from ppsci_ext.io.weights import load_file
 
 
 class _Payload:

@@ -10,20 +10,22 @@ from ppsci_ext.arch import GAN, ToyCritic, ToyGenerator
 from ppsci_ext.data import toy_arrays
 from ppsci_ext.errors import UserError
 from ppsci_ext.loss import WGANGPLoss
-from ppsci_ext.solver import AdversarialSolver, atomic_save, load_network
-from ppsci_ext.solver import checkpoint as ckpt
-from ppsci_ext.solver import setup
+from ppsci_ext.io import atomic_save, load_network
+from ppsci_ext.io import atomic as atomic_io
+from ppsci_ext.solver import AdversarialSolver
+from ppsci_ext.solver import state as ckpt
+from ppsci_ext.solver import builders
 
 
 def make_solver(tmp_path, width=16, checkpoint_path=None, epochs=1, iters=2, decay=0):
     paddle.seed(0)
     model = GAN(ToyGenerator(width=width), ToyCritic(width=width))
     objective = WGANGPLoss(0.1)
-    constraint = setup.real_data_constraint(toy_arrays("8gaussians", 512, 0), 64, objective)
+    constraint = builders.real_data_constraint(toy_arrays("8gaussians", 512, 0), 64, objective)
     return AdversarialSolver(
         model, constraint, ppsci.loss.FunctionalLoss(objective.generator),
-        setup.build_optimizer(model.generator.parameters(), 1e-3, 0.5, 0.9, decay),
-        setup.build_optimizer(model.critic.parameters(), 1e-3, 0.5, 0.9, decay),
+        builders.build_optimizer(model.generator.parameters(), 1e-3, 0.5, 0.9, decay),
+        builders.build_optimizer(model.critic.parameters(), 1e-3, 0.5, 0.9, decay),
         output_dir=str(tmp_path), epochs=epochs, iters_per_epoch=iters, n_critic=2, log_freq=1,
         checkpoint_path=checkpoint_path, experiment="toy",
     )
@@ -127,7 +129,7 @@ def test_atomic_save_keeps_previous_file_on_disk_error(tmp_path, monkeypatch):
             f.write(b"half")
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(ckpt.paddle, "save", full_disk)
+    monkeypatch.setattr(atomic_io.paddle, "save", full_disk)
     with pytest.raises(UserError, match="No space left on device.*any previous ck.pdckpt there is intact"):
         atomic_save({"a": 2}, path)
     assert open(path, "rb").read() == before

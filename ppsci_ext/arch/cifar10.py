@@ -40,8 +40,8 @@ import paddle.nn.functional as F
 from paddle import nn
 from ppsci.arch import base
 
-from ppsci_ext.arch import onednn
-from ppsci_ext.arch.layers import Conv2D, Linear
+from ppsci_ext.ops import onednn
+from ppsci_ext.ops.layers import Conv2D, Linear
 from ppsci_ext.errors import UserError
 
 NOISE_DIM = 128

@@ -25,7 +25,7 @@ import paddle
 from paddle import nn
 from ppsci.arch import base
 
-from ppsci_ext.arch.layers import Conv2D, Conv2DTranspose, Linear
+from ppsci_ext.ops.layers import Conv2D, Conv2DTranspose, Linear
 
 
 def _deconv(in_channels: int, out_channels: int) -> Conv2DTranspose:

@@ -8,7 +8,7 @@ import paddle
 from paddle import nn
 from ppsci.arch import base
 
-from ppsci_ext.arch.layers import Linear
+from ppsci_ext.ops.layers import Linear
 
 
 def _mlp(in_features: int, width: int, out_features: int, hidden_layers: int) -> nn.Sequential:

@@ -11,7 +11,7 @@ Two layouts of the same files are read:
 Each batch file is a pickle of a dict with ``data`` (uint8 ``[N, 3072]``, rows
 of one 32x32 image in channel-major order: 1024 red, 1024 green, 1024 blue
 values) and ``labels`` (N ints in 0..9). The pickles are read with the
-restricted unpickler of ``ppsci_ext.data.safe_pickle`` (numpy arrays and
+restricted unpickler of ``ppsci_ext.io.safe_pickle`` (numpy arrays and
 builtins only). The image count comes from the files.
 """
 
@@ -24,7 +24,7 @@ from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ppsci_ext.data import safe_pickle
+from ppsci_ext.io import safe_pickle
 from ppsci_ext.errors import UserError
 
 NUM_CLASSES = 10

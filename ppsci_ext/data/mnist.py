@@ -5,7 +5,7 @@ Two raw formats are read:
 - the classic ``mnist.pkl.gz``: a gzip pickle of ``((train_x, train_y),
   (valid_x, valid_y), (test_x, test_y))`` with images float32 ``[N, 784]`` in
   [0, 1] (50,000 / 10,000 / 10,000 digits), read through a restricted
-  unpickler (``ppsci_ext.data.safe_pickle``);
+  unpickler (``ppsci_ext.io.safe_pickle``);
 - a folder of idx files (``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``,
   ``t10k-images-idx3-ubyte``, ``t10k-labels-idx1-ubyte``, each optionally
   ``.gz``), the format of the original MNIST site and of Fashion-MNIST.
@@ -23,7 +23,7 @@ from typing import Dict, Tuple
 
 import numpy as np
 
-from ppsci_ext.data.safe_pickle import safe_loads
+from ppsci_ext.io.safe_pickle import safe_loads
 from ppsci_ext.errors import UserError
 
 NUM_CLASSES = 10

@@ -19,7 +19,7 @@ from ppsci_ext.metric.inception import (
     load_inception,
     load_statistics,
     save_statistics,
-    to_uint8_images,
+    InceptionV3FID,
 )
 from ppsci_ext.metric.isc import inception_score
 from ppsci_ext.metric.kid import kernel_inception_distance
@@ -39,6 +39,7 @@ __all__ = [
     "ISMetric",
     "KIDMetric",
     "InceptionMetrics",
+    "InceptionV3FID",
     "dataset_statistics",
     "feature_statistics",
     "frechet_distance",
@@ -48,5 +49,4 @@ __all__ = [
     "load_inception",
     "load_statistics",
     "save_statistics",
-    "to_uint8_images",
 ]

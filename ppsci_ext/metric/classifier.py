@@ -10,7 +10,7 @@
   test digits (lower is better, 0 for identical statistics).
 
 The weights shipped in ``ppsci_ext/pretrained/mnist_classifier.pdparams`` come
-from ``python -m ppsci_ext.metric.train_mnist_classifier`` (see docs/mnist.md).
+from ``ppsci-ext-train-classifier`` (see docs/mnist.md).
 """
 
 from __future__ import annotations
@@ -23,38 +23,36 @@ import paddle
 
 from ppsci_ext.arch.mnist import MNISTClassifier
 from ppsci_ext.errors import UserError
+from ppsci_ext.io.weights import cached_model, load_network
 from ppsci_ext.metric.fid import feature_statistics, frechet_distance
 from ppsci_ext.metric.isc import inception_score
 
 SHIPPED_CLASSIFIER = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "pretrained",
                                   "mnist_classifier.pdparams")
 
-_NETS: Dict[Tuple[str, float], MNISTClassifier] = {}
-
 
 def load_classifier(weights_path: Optional[str] = None) -> MNISTClassifier:
     """The classifier in eval mode, loaded once per file and process.
 
     Args:
-        weights_path (Optional[str]): ``.pdparams`` written by ``train_mnist_classifier``;
+        weights_path (Optional[str]): ``.pdparams`` written by ``ppsci-ext-train-classifier``;
             None = the shipped weights.
 
     Returns:
         MNISTClassifier: The network.
     """
-    from ppsci_ext.solver.checkpoint import load_network  # solver imports metric; import late to avoid a cycle
-
     path = weights_path or SHIPPED_CLASSIFIER
     if not os.path.isfile(path):
-        raise UserError(f"MNIST classifier weights {path!r} not found; train them with `python -m "
-                        "ppsci_ext.metric.train_mnist_classifier --out PATH` and set EVAL.classifier_path=PATH.")
-    key = (os.path.abspath(path), os.path.getmtime(path))
-    if key not in _NETS:
-        net = MNISTClassifier()
-        load_network(net, path, "MNIST classifier")
-        net.eval()
-        _NETS[key] = net
-    return _NETS[key]
+        raise UserError(f"MNIST classifier weights {path!r} not found; train them with `ppsci-ext-train-classifier "
+                        "--out PATH` and set EVAL.classifier_path=PATH.")
+    return cached_model("mnist classifier", path, _build_classifier)
+
+
+def _build_classifier(path: str) -> MNISTClassifier:
+    net = MNISTClassifier()
+    load_network(net, path, "MNIST classifier")
+    net.eval()
+    return net
 
 
 def classifier_outputs(images, net: MNISTClassifier, batch_size: int = 500) -> Dict[str, np.ndarray]:

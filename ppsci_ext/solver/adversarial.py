@@ -17,7 +17,6 @@ everything needed to resume exactly.
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import os
 import time
@@ -32,7 +31,8 @@ from ppsci.utils import logger, misc
 
 from ppsci_ext.data.sampler import ArrayBatchSampler
 from ppsci_ext.errors import UserError, check_positive
-from ppsci_ext.solver import checkpoint as ckpt
+from ppsci_ext.io.atomic import atomic_write_json, remove_stale_temporaries
+from ppsci_ext.solver import state as checkpoint
 from ppsci_ext.solver import distributed
 from ppsci_ext.solver.ema import GeneratorEMA
 
@@ -81,7 +81,7 @@ class AdversarialSolver(ppsci.solver.Solver):
 
     Args:
         model (GAN): Generator and critic pair.
-        constraint (Dict[str, ppsci.constraint.SupervisedConstraint]): One
+        constraint (Optional[Dict[str, ppsci.constraint.SupervisedConstraint]]): One
             constraint over a ``NamedArrayDataset`` of real data (input key =
             ``model.sample_key``, optional label ``y``) whose loss is the critic
             objective (e.g. ``FunctionalLoss(WGANGPLoss().critic)``). Its batch
@@ -122,18 +122,28 @@ class AdversarialSolver(ppsci.solver.Solver):
             only copies the weights. Defaults to 0.
         ema_every (int): Update the average every this many generator
             iterations. Defaults to 1.
+        allow_resume_changes (bool): Resume even when training settings differ
+            from the checkpoint's (each change is then named in a warning).
+            Defaults to False (refused, listing the changes).
+        use_vdl (bool): Write scalars and sample grids for VisualDL (``vdl/``).
+        use_tbd (bool): Write them for TensorBoard (``tensorboard/``, through tensorboardX).
+        use_wandb (bool): Send them to Weights & Biases, started with ``wandb_config``.
+        wandb_config (Optional[Dict]): Arguments of ``wandb.init``.
+
+    With ``constraint=None`` (and no loss or optimizers) the solver only
+    evaluates: ``evaluate()`` and ``visualize()`` work, ``train()`` does not.
     """
 
     def __init__(
         self,
         model,
-        constraint: Dict[str, "ppsci.constraint.Constraint"],
-        generator_loss: "ppsci.loss.Loss",
-        optimizer_g: paddle.optimizer.Optimizer,
-        optimizer_d: paddle.optimizer.Optimizer,
+        constraint: Optional[Dict[str, "ppsci.constraint.Constraint"]],
+        generator_loss: Optional["ppsci.loss.Loss"],
+        optimizer_g: Optional[paddle.optimizer.Optimizer],
+        optimizer_d: Optional[paddle.optimizer.Optimizer],
         output_dir: str,
-        epochs: int,
-        iters_per_epoch: int,
+        epochs: int = 1,
+        iters_per_epoch: int = 1,
         n_critic: int = 5,
         generator_batch_size: Optional[int] = None,
         save_freq: int = 1,
@@ -152,23 +162,34 @@ class AdversarialSolver(ppsci.solver.Solver):
         ema_decay: Optional[float] = None,
         ema_start_step: int = 0,
         ema_every: int = 1,
+        allow_resume_changes: bool = False,
+        use_vdl: bool = False,
+        use_tbd: bool = False,
+        use_wandb: bool = False,
+        wandb_config: Optional[Dict] = None,
     ):
         for value, name in [
-            (epochs, "TRAIN.epochs"),
-            (iters_per_epoch, "TRAIN.iters_per_epoch"),
-            (n_critic, "TRAIN.n_critic"),
-            (save_freq, "TRAIN.save_freq"),
+            (epochs, "epochs"),
+            (iters_per_epoch, "iters_per_epoch"),
+            (n_critic, "n_critic"),
+            (save_freq, "save_freq"),
             (log_freq, "log_freq"),
-            (eval_freq, "TRAIN.eval_freq"),
+            (eval_freq, "eval_freq"),
         ]:
-            check_positive(value, name)
+            check_positive(value, name, whole=True)
         if generator_batch_size is not None:
-            check_positive(generator_batch_size, "TRAIN.generator_batch_size")
-        if len(constraint) != 1:
-            raise ValueError("AdversarialSolver takes exactly one constraint (the real data).")
-        stop_prefetching(next(iter(constraint.values())))
-        optimizers = ppsci.optimizer.OptimizerList((optimizer_g, optimizer_d))
-        optimizers._grad_clip = None  # read when ppsci wraps the optimizer for data-parallel training
+            check_positive(generator_batch_size, "generator_batch_size", whole=True)
+        # Without real data and optimizers the solver only evaluates (mode=eval builds neither).
+        self.can_train = constraint is not None
+        if self.can_train:
+            if len(constraint) != 1 or optimizer_g is None or optimizer_d is None or generator_loss is None:
+                raise ValueError("AdversarialSolver trains with one constraint (the real data), a generator "
+                                 "loss and two optimizers; pass constraint=None for an evaluation-only solver.")
+            stop_prefetching(next(iter(constraint.values())))
+            optimizers = ppsci.optimizer.OptimizerList((optimizer_g, optimizer_d))
+            optimizers._grad_clip = None  # read when ppsci wraps the optimizer for data-parallel training
+        else:
+            optimizers = None
         super().__init__(
             model,
             constraint,
@@ -184,7 +205,13 @@ class AdversarialSolver(ppsci.solver.Solver):
             device=device,
             validator=validator,
             eval_with_no_grad=True,
+            use_vdl=use_vdl,
+            use_tbd=use_tbd,
         )
+        if use_wandb and self.rank == 0:  # ppsci's Solver would start W&B without the run's wandb_config
+            import wandb
+
+            self.wandb_writer = wandb.init(**(wandb_config or {}))
         self.train_epoch_func = adversarial_epoch
         if self.world_size > 1:
             # ppsci wrapped the pair in DataParallel (which copied rank 0's weights to
@@ -196,8 +223,9 @@ class AdversarialSolver(ppsci.solver.Solver):
             misc.set_random_seed(seed + self.rank)  # each rank its own noise stream
         self.optimizer_g = optimizer_g
         self.optimizer_d = optimizer_d
-        self.critic_constraint = next(iter(constraint.values()))
-        self.real_batches = real_batch_sampler(self.critic_constraint, seed, self.rank, self.world_size)
+        self.critic_constraint = next(iter(constraint.values())) if self.can_train else None
+        self.real_batches = (real_batch_sampler(self.critic_constraint, seed, self.rank, self.world_size)
+                             if self.can_train else None)
         self.ema_model: Optional[GeneratorEMA] = (
             GeneratorEMA(model.generator, ema_decay, ema_start_step, ema_every) if ema_decay is not None else None
         )
@@ -208,11 +236,13 @@ class AdversarialSolver(ppsci.solver.Solver):
         self.visualize_fn = visualize_fn
         self.step_fn = step_fn
         self.config_yaml = config_yaml
+        self.allow_resume_changes = allow_resume_changes
         self.experiment = experiment
         self.start_epoch = 1
         self.best = {"metric": math.inf, "epoch": 0}
         self.history = {"train": [], "eval": []}
         self.last_checkpoint: Optional[str] = None
+        self.weights_label: Optional[str] = None  # what evaluation-only solvers score ("shipped weights", ...)
         if checkpoint_path:
             self.resume(checkpoint_path)
 
@@ -283,12 +313,14 @@ class AdversarialSolver(ppsci.solver.Solver):
     # --------------------------------------------------------------- training
     def train(self) -> None:
         """Train from ``start_epoch`` to ``epochs``, evaluating and saving on schedule."""
+        if not self.can_train:
+            raise RuntimeError("this AdversarialSolver was built for evaluation only (no constraint)")
         self.global_step = (self.start_epoch - 1) * self.iters_per_epoch
         self.max_steps = self.epochs * self.iters_per_epoch
         if self.start_epoch > self.epochs:
             logger.message(f"Checkpoint is already at epoch {self.epochs}; nothing to train.")
         if self.rank == 0:
-            for path in ckpt.remove_stale_temporaries(os.path.join(self.output_dir, "checkpoints")):
+            for path in remove_stale_temporaries(os.path.join(self.output_dir, "checkpoints")):
                 logger.message(f"Removed {path}, a temporary file left by an interrupted run")
         for epoch_id in range(self.start_epoch, self.epochs + 1):
             self.train_epoch_func(self, epoch_id, self.log_freq)
@@ -304,10 +336,45 @@ class AdversarialSolver(ppsci.solver.Solver):
         return self.ema_model.applied() if self.ema_model is not None else contextlib.nullcontext()
 
     def visualize(self, tag: str) -> None:
-        """Draw pictures with ``visualize_fn`` (with the averaged generator when EMA is on; rank 0 only)."""
+        """Draw pictures with ``visualize_fn`` (with the averaged generator when EMA is on; rank 0 only).
+
+        ``visualize_fn`` may return the path of the PNG it wrote; the picture then
+        also goes to the VisualDL / TensorBoard / W&B writers that are on.
+        """
         if self.visualize_fn is not None and self.rank == 0:
             with self.averaged_generator():
-                self.visualize_fn(self, tag)
+                path = self.visualize_fn(self, tag)
+            if path:
+                self.log_image("samples", path)
+
+    def describe_weights(self) -> str:
+        """What the generator holds, for picture titles: ``weights_label``, else the generator iteration."""
+        return self.weights_label or f"generator iteration {self.global_step}"
+
+    def _writers(self):
+        return [w for w in (self.vdl_writer, self.tbd_writer, self.wandb_writer) if w is not None]
+
+    def log_scalars(self, values: Dict[str, float]) -> None:
+        """Send scalars at the current generator iteration to the writers that are on (rank 0)."""
+        if self.rank == 0 and self._writers():
+            logger.scalar(values, self.global_step, self.vdl_writer, self.wandb_writer, self.tbd_writer)
+
+    def log_image(self, tag: str, path: str) -> None:
+        """Send the PNG at ``path`` to the writers that are on (rank 0)."""
+        if self.rank != 0 or not self._writers():
+            return
+        from PIL import Image
+
+        with Image.open(path) as im:
+            image = np.asarray(im.convert("RGB"))
+        if self.vdl_writer is not None:
+            self.vdl_writer.add_image(tag, image, self.global_step)
+        if self.tbd_writer is not None:
+            self.tbd_writer.add_image(tag, image, self.global_step, dataformats="HWC")
+        if self.wandb_writer is not None:
+            import wandb
+
+            self.wandb_writer.log({tag: wandb.Image(image), "step": self.global_step})
 
     def evaluate(self, tag: str, epoch_id: Optional[int] = None) -> Dict[str, float]:
         """Run the validators, record the metrics, keep the best checkpoint, draw pictures.
@@ -321,6 +388,7 @@ class AdversarialSolver(ppsci.solver.Solver):
             metrics = {
                 f"{group}.{key}": float(value) for group, values in groups.items() for key, value in values.items()
             }
+            self.log_scalars({f"eval/{k}": v for k, v in metrics.items()})
             if epoch_id is not None:
                 self.history["eval"].append({"step": self.global_step, **metrics})
                 self._update_best(metrics, epoch_id)
@@ -364,107 +432,22 @@ class AdversarialSolver(ppsci.solver.Solver):
         )
 
     def checkpoint_state(self, epoch_id: int) -> Dict:
-        """Everything needed to resume after ``epoch_id``."""
-        state = {
-            "format": ckpt.CHECKPOINT_FORMAT,
-            "version": ckpt.package_version(),
-            "experiment": self.experiment,
-            "generator": self.model.generator.state_dict(),
-            "critic": self.model.critic.state_dict(),
-            "optimizer_g": ckpt.optimizer_state(self.optimizer_g, self.model.generator),
-            "optimizer_d": ckpt.optimizer_state(self.optimizer_d, self.model.critic),
-            "epoch": epoch_id,
-            "global_step": self.global_step,
-            "best": dict(self.best),
-            "history": self.history,
-            "rng": {"paddle": paddle.get_rng_state(), "numpy": np.random.get_state()},
-            "sampler": self.real_batches.state_dict(),
-            "config": self.config_yaml,
-        }
-        if self.ema_model is not None:
-            state["generator_ema"] = self.ema_model.state_dict()
-        return state
+        """Everything needed to resume after ``epoch_id`` (``ppsci_ext.solver.state.checkpoint_state``)."""
+        return checkpoint.checkpoint_state(self, epoch_id)
 
     def save_checkpoint(self, epoch_id: int, prefix: str) -> str:
-        """Write ``checkpoints/{prefix}.pdckpt`` plus weights-only files, each atomically.
-
-        ``{prefix}_gen.pdparams`` is the generator that evaluation uses: the
-        average when EMA is on (the raw weights then go to
-        ``{prefix}_gen_raw.pdparams``). The full checkpoint is written last.
-        """
-        if self.ema_model is not None and self.ema_model.is_applied:
-            raise RuntimeError("save_checkpoint called inside averaged_generator(): the raw weights are swapped out")
-        self.check_finite_weights()
-        directory = os.path.join(self.output_dir, "checkpoints")
-        if self.rank != 0:  # data-parallel: every rank holds the same weights; rank 0 writes them
-            return os.path.join(directory, f"{prefix}.pdckpt")
-        generator = self.model.generator.state_dict()
-        files = {f"{prefix}_dis.pdparams": self.model.critic.state_dict()}
-        if self.ema_model is None:
-            files[f"{prefix}_gen.pdparams"] = generator
-        else:
-            files[f"{prefix}_gen.pdparams"] = self.ema_model.state_dict()
-            files[f"{prefix}_gen_raw.pdparams"] = generator
-        for name, weights in files.items():
-            ckpt.atomic_save(weights, os.path.join(directory, name))
-        path = os.path.join(directory, f"{prefix}.pdckpt")
-        ckpt.atomic_save(self.checkpoint_state(epoch_id), path)
-        if prefix == "latest":
-            self.last_checkpoint = path
-        logger.message(f"Saved checkpoint {path} (generator iteration {self.global_step})")
-        return path
+        """Write ``checkpoints/{prefix}.pdckpt`` and the weights-only files (``ppsci_ext.solver.state.save_checkpoint``)."""
+        return checkpoint.save_checkpoint(self, epoch_id, prefix)
 
     def resume(self, path: str) -> None:
-        """Restore networks, optimizers, generator average, step, history, the
-        real-data sampler and the random state from ``path``.
-
-        Raises:
-            UserError: Listing everything that does not match (experiment,
-                checkpoint keys of another package version, architecture, data size).
-        """
-        state = ckpt.load_checkpoint(path)
-        model = self.model
-        problems = ckpt.resume_problems(state, self.experiment, {"generator": model.generator, "critic": model.critic})
-        saved_samples = len(state["sampler"]["perm"]) if "sampler" in state else self.real_batches.num_samples
-        if saved_samples != self.real_batches.num_samples:
-            problems.append(f"real data: {saved_samples} samples in file, {self.real_batches.num_samples} now")
-        differences = ckpt.config_differences(state.get("config"), self.config_yaml)
-        if problems:
-            settings = f" Settings that differ: {'; '.join(differences)}." if differences else ""
-            raise UserError(
-                f"cannot resume from {path} (written by ppsci_ext {state.get('version', 'of unknown version')}, "
-                f"this is {ckpt.package_version()}): {'; '.join(problems)}.{settings} Resume with the settings and "
-                f"package version that wrote it, or train from scratch with TRAIN.checkpoint_path=null."
-            )
-        if differences:
-            logger.warning(f"Resuming {path} with settings that differ from its own: {'; '.join(differences)}")
-        model.generator.set_state_dict(state["generator"])
-        model.critic.set_state_dict(state["critic"])
-        ckpt.load_optimizer_state(self.optimizer_g, model.generator, state["optimizer_g"])
-        ckpt.load_optimizer_state(self.optimizer_d, model.critic, state["optimizer_d"])
-        if self.ema_model is not None:
-            if "generator_ema" not in state:
-                logger.message(f"{path} holds no generator average (EMA was off); it starts from the resumed weights.")
-            self.ema_model.set_state_dict(state.get("generator_ema", state["generator"]))
-        elif "generator_ema" in state:
-            logger.message(f"TRAIN.ema.use_ema is false: the generator average in {path} is not used.")
-        self.real_batches.set_state_dict(state["sampler"])
-        self.start_epoch = int(state["epoch"]) + 1
-        self.global_step = int(state["global_step"])
-        self.best = dict(state["best"])
-        self.history = state["history"]
-        paddle.set_rng_state(state["rng"]["paddle"])
-        np.random.set_state(state["rng"]["numpy"])
-        if self.world_size > 1:  # the file holds rank 0's streams; give each rank its own again
-            misc.set_random_seed(int(np.random.default_rng([int(state["global_step"]), self.rank]).integers(2**31)))
-        self.last_checkpoint = path
-        logger.message(f"Resumed from {path} at epoch {state['epoch']} (generator iteration {self.global_step})")
+        """Continue from the full checkpoint at ``path`` (``ppsci_ext.solver.state.resume``)."""
+        checkpoint.resume(self, path)
 
     def write_history(self) -> None:
         """Write the logged losses and metrics to ``train_history.json`` (atomically; rank 0 only)."""
         if self.rank != 0:
             return
-        ckpt.atomic_write_text(json.dumps(self.history, indent=1), os.path.join(self.output_dir, "train_history.json"))
+        atomic_write_json(self.history, os.path.join(self.output_dir, "train_history.json"))
 
 
 def adversarial_epoch(solver: AdversarialSolver, epoch_id: int, log_freq: int) -> None:
@@ -511,6 +494,9 @@ def adversarial_epoch(solver: AdversarialSolver, epoch_id: int, log_freq: int) -
             solver.history["train"].append(
                 {"step": solver.global_step, "lr": solver.optimizer_g.get_lr(), **averages}
             )
+            solver.log_scalars({**{f"train/{k}": v for k, v in averages.items()},
+                                "train/lr_generator": solver.optimizer_g.get_lr(),
+                                "train/lr_critic": solver.optimizer_d.get_lr()})
             sums, count = {}, 0
         if solver.step_fn is not None:
             solver.step_fn(solver)

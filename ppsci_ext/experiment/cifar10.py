@@ -1,0 +1,171 @@
+"""The CIFAR-10 experiment: the paper's ResNet pair, unconditional or AC-GAN, scored by IS / FID / KID."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from typing import Any, Dict, Optional
+
+import numpy as np
+
+from ppsci_ext import data, metric
+from ppsci_ext.arch import GAN, CifarResNetCritic, CifarResNetGenerator
+from ppsci_ext.arch.cifar10 import NOISE_DIM, check_variant, describe_weights
+from ppsci_ext.errors import UserError
+from ppsci_ext.experiment.base import Experiment
+from ppsci_ext.experiment.config import Key
+from ppsci_ext.solver.builders import sample_validator
+from ppsci_ext.solver.state import load_checkpoint
+from ppsci_ext.visualize import export_samples, save_image_grid
+
+NUM_CLASSES = len(data.CLASS_NAMES)
+# Lower-is-better metric names that TRAIN.monitor may name, per Inception metric.
+MONITORABLE = {"fid": "fid", "kid": "kid_mean"}
+
+
+class CIFAR10Experiment(Experiment):
+    """WGAN-GP ResNet on CIFAR-10 (``examples/wgangp/wgangp_cifar10.py``)."""
+
+    name = "cifar10"
+    model_keys = ("dim", "conditional", "critic_norm")
+    keys = [
+        Key("DATA.data_path", str),
+        Key("MODEL.dim", int, low=1),
+        Key("MODEL.conditional", bool),
+        Key("MODEL.critic_norm", str, choices=("layer",), nullable=True),
+        Key("LOSS.acgan_critic_scale", float, low=0),
+        Key("LOSS.acgan_generator_scale", float, low=0),
+        Key("TRAIN.generator_batch_size", int, low=1, nullable=True),
+        Key("EVAL.inception_weights_path", str, nullable=True),
+        Key("EVAL.metrics", list, choices=("is", "fid", "kid")),
+        Key("EVAL.num_samples", int, low=2),
+        Key("EVAL.num_samples_train", int, low=2),
+        Key("EVAL.inception_batch_size", int, low=1),
+        Key("EVAL.is_splits", int, low=1),
+        Key("EVAL.kid_subsets", int, low=1),
+        Key("EVAL.kid_subset_size", int, low=2),
+        Key("EVAL.export_samples", int, low=0),
+        Key("EVAL.export_format", str, choices=("png", "npz")),
+    ]
+
+    def check(self) -> None:
+        self._arrays = None
+        self.scored = self._scored_metrics()
+        monitor, t = self.cfg.TRAIN.monitor, self.cfg.TRAIN
+        if self.mode == "train" and t.eval_during_train and monitor and self.scored:
+            available = [MONITORABLE[m] for m in self.scored if m in MONITORABLE]
+            if monitor not in available:
+                raise UserError(f"TRAIN.monitor={monitor!r} is not among the lower-is-better metrics computed "
+                                f"{available}; set TRAIN.monitor to one of them, or null.")
+        if self.mode == "train" and t.checkpoint_path:
+            state = load_checkpoint(t.checkpoint_path)  # a clear message for another DIM or variant, before any data
+            for which in ("generator", "critic"):
+                check_variant(state[which], which, self.cfg.MODEL.dim, self.cfg.MODEL.conditional, t.checkpoint_path)
+
+    def _scored_metrics(self):
+        from ppsci.utils import logger
+
+        weights = self.cfg.EVAL.inception_weights_path
+        if not weights:
+            logger.message("EVAL.inception_weights_path is null: Inception Score, FID and KID are skipped "
+                           "(see docs/metrics.md to convert the weights).")
+            return ()
+        wanted = tuple(self.cfg.EVAL.metrics)
+        if "is" in wanted and metric.load_inception(weights).fc is None:
+            logger.message(f"{weights} has no logits layer: Inception Score skipped (FID and KID only).")
+            wanted = tuple(m for m in wanted if m != "is")
+        return wanted
+
+    def build_model(self, settings: Dict[str, Any]) -> GAN:
+        conditional = bool(settings["conditional"])
+        generator = CifarResNetGenerator(dim=settings["dim"], conditional=conditional)
+        critic = CifarResNetCritic(dim=settings["dim"], acgan=conditional, norm=settings["critic_norm"])
+        return GAN(generator, critic, num_classes=NUM_CLASSES if conditional else 0)
+
+    def infer_model(self, generator_state: Dict[str, Any]) -> Dict[str, Any]:
+        found = describe_weights(generator_state, "generator") if isinstance(generator_state, dict) else None
+        return {} if found is None else {"dim": found[0], "conditional": found[1]}
+
+    def train_data(self):
+        if self._arrays is None:  # read once: training and the FID reference share it
+            self._arrays = data.cifar10_arrays(self.cfg.DATA.data_path, bool(self.cfg.MODEL.conditional))
+        return self._arrays
+
+    def inputs(self, settings: Dict[str, Any], n: int, seed: int, labels: Optional[np.ndarray] = None):
+        """Fixed generator inputs: noise from ``seed`` and, when conditional, labels (random unless given)."""
+        rng = np.random.default_rng(seed)
+        inputs = {"z": rng.standard_normal((n, NOISE_DIM)).astype(np.float32)}
+        if settings["conditional"]:
+            inputs["y"] = labels if labels is not None else rng.integers(0, NUM_CLASSES, n).astype(np.int64)
+        return inputs
+
+    def validator(self, settings: Dict[str, Any], training: bool):
+        ev = self.cfg.EVAL
+        if not self.scored:
+            return None
+        stats = None
+        if {"fid", "kid"} & set(self.scored):
+            # The real side: training-set statistics, named after the images' digest so that another
+            # archive never reuses them. Only FID and KID read the archive.
+            images = self.train_data()[0]["img"].images
+            name = f"cifar10-train-{hashlib.sha256(images.tobytes()).hexdigest()[:12]}"
+            stats = metric.dataset_statistics(images, name, ev.inception_weights_path,
+                                              batch_size=ev.inception_batch_size)
+        scorer = metric.InceptionMetrics(
+            ev.inception_weights_path, metrics=self.scored, key="img", reference=stats,
+            batch_size=ev.inception_batch_size, is_splits=ev.is_splits, kid_subsets=ev.kid_subsets,
+            kid_subset_size=ev.kid_subset_size)
+        n = ev.num_samples_train if training else ev.num_samples
+        noise = self.inputs(settings, n, self.seed + 1)
+        # The label only names the output to collect; the real side is the training-set statistics.
+        placeholder = {"img": np.zeros((n, 1), np.float32)}
+        return sample_validator(noise, placeholder, ev.batch_size, {"inception": scorer})
+
+    def picture_fn(self, settings: Dict[str, Any], with_critic: bool):
+        """A 10x10 grid from fixed noise; when conditional, row i shows class i (CLASS_NAMES order)."""
+        from ppsci.utils import logger
+
+        conditional = settings["conditional"]
+        labels = np.repeat(np.arange(NUM_CLASSES), 10).astype(np.int64) if conditional else None
+        inputs = self.inputs(settings, 100, self.seed + 2, labels)
+        if conditional:
+            logger.message(f"Sample grid rows, top to bottom: {', '.join(data.CLASS_NAMES)}")
+        output_dir = self.output_dir
+
+        def draw(solver, tag: str) -> str:
+            images = generate(solver.model, inputs, 100)  # one batch of 100, as the official sample grid
+            path = os.path.join(output_dir, f"samples_{tag}.png")
+            save_image_grid(path, images, 10, 10, value_range=(-1.0, 1.0))
+            return path
+
+        return draw
+
+    def after_eval(self, solver, settings: Dict[str, Any]) -> Dict[str, Any]:
+        from ppsci.utils import logger
+
+        ev = self.cfg.EVAL
+        if not ev.export_samples:
+            return {"exported": None}
+        inputs = self.inputs(settings, ev.export_samples, self.seed + 3)
+        exported = export_samples(os.path.join(self.output_dir, "samples"),
+                                  generate(solver.model, inputs, ev.batch_size), ev.export_format, inputs.get("y"))
+        logger.message(f"Wrote {ev.export_samples} samples to {exported}")
+        return {"exported": exported}
+
+    def result_info(self) -> Dict[str, Any]:
+        ev = self.cfg.EVAL
+        n = ev.num_samples if self.mode == "eval" else ev.num_samples_train
+        return {"data": str(self.cfg.DATA.data_path), "num_samples": n, "inception_weights": ev.inception_weights_path}
+
+
+def generate(model: GAN, inputs: Dict[str, np.ndarray], batch_size: int) -> np.ndarray:
+    """Generator outputs [N, 3, 32, 32] in [-1, 1], in batches (batch norm uses batch statistics)."""
+    import paddle
+
+    n = len(inputs["z"])
+    out = []
+    with paddle.no_grad():
+        for start in range(0, n, batch_size):
+            batch = {k: paddle.to_tensor(v[start:start + batch_size]) for k, v in inputs.items()}
+            out.append(model.generator(batch)["img"].numpy())
+    return np.concatenate(out)

@@ -1,0 +1,108 @@
+"""The MNIST experiment: the paper's DCGAN-like pair, scored by the shipped digit classifier."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from typing import Any, Dict, Optional, Tuple
+
+import numpy as np
+
+from ppsci_ext import data, metric, visualize
+from ppsci_ext.arch import GAN, MNISTCritic, MNISTGenerator
+from ppsci_ext.errors import UserError
+from ppsci_ext.experiment.base import Experiment
+from ppsci_ext.experiment.config import Key
+from ppsci_ext.pretrained import shipped_weights
+from ppsci_ext.solver.builders import sample_validator
+
+
+class MNISTExperiment(Experiment):
+    """WGAN-GP on MNIST (``examples/wgangp/wgangp_mnist.py``)."""
+
+    name = "mnist"
+    model_keys = ("noise_dim", "dim", "critic_dim")
+    keys = [
+        Key("DATA.data_path", str, nullable=True),
+        Key("MODEL.noise_dim", int, low=1),
+        Key("MODEL.dim", int, low=1),
+        Key("MODEL.critic_dim", int, low=1, nullable=True),
+        Key("EVAL.num_samples", int, low=2),
+        Key("EVAL.classifier_path", str, nullable=True),
+        Key("EVAL.inception_weights_path", str, nullable=True),
+        Key("EVAL.inception_metrics", list, choices=("fid", "is", "kid")),
+        Key("VIS.rows", int, low=1),
+        Key("VIS.every", int, low=0),
+    ]
+
+    def check(self) -> None:
+        if self.cfg.EVAL.inception_weights_path and not self.cfg.EVAL.inception_metrics:
+            raise UserError("EVAL.inception_metrics is empty although EVAL.inception_weights_path is set; "
+                            "list some of fid, is, kid, or set EVAL.inception_weights_path=null.")
+
+    def build_model(self, settings: Dict[str, Any]) -> GAN:
+        critic_dim = settings["critic_dim"] if settings["critic_dim"] is not None else settings["dim"]
+        return GAN(MNISTGenerator(noise_dim=settings["noise_dim"], dim=settings["dim"]), MNISTCritic(dim=critic_dim))
+
+    def infer_model(self, generator_state: Dict[str, Any]) -> Dict[str, Any]:
+        fc = generator_state.get("fc.weight")
+        if getattr(fc, "shape", None) is None or len(fc.shape) != 2 or fc.shape[1] % 64:
+            return {}  # not an MNIST generator: the key and shape check reports it
+        return {"noise_dim": int(fc.shape[0]), "dim": int(fc.shape[1]) // 64}
+
+    def _path(self) -> str:
+        return data.resolve_mnist_path(self.cfg.DATA.data_path)
+
+    def train_data(self):
+        images, _ = data.read_mnist(self._path(), "train")
+        return {"img": images}, None
+
+    def validator(self, settings: Dict[str, Any], training: bool):
+        ev = self.cfg.EVAL
+        real_test, _ = data.read_mnist(self._path(), "test")
+        rng = np.random.default_rng(self.seed + 1)
+        noise = {"z": rng.standard_normal((ev.num_samples, settings["noise_dim"])).astype(np.float32)}
+        metrics = {"mnist": metric.MNISTClassifierMetric(ev.classifier_path, reference_images=real_test,
+                                                         batch_size=ev.batch_size)}
+        if ev.inception_weights_path:
+            metrics["inception"] = metric.InceptionMetrics(
+                ev.inception_weights_path, metrics=tuple(ev.inception_metrics), value_range=(0.0, 1.0),
+                reference=data.to_uint8_images(real_test, (0.0, 1.0)),
+                dataset_name=f"mnist-test-{hashlib.sha256(real_test.tobytes()).hexdigest()[:12]}")  # per data file
+        return sample_validator(noise, {}, ev.batch_size, metrics)
+
+    def picture_fn(self, settings: Dict[str, Any], with_critic: bool):
+        rows = self.cfg.VIS.rows
+        noise = np.random.default_rng(self.seed + 2).standard_normal(
+            (rows * rows, settings["noise_dim"])).astype(np.float32)
+        output_dir = self.output_dir
+
+        def draw(solver, tag: str) -> str:
+            import paddle
+
+            with paddle.no_grad():
+                solver.model.eval()
+                digits = solver.model({"z": paddle.to_tensor(noise)})["img"].numpy()
+                solver.model.train()
+            path = os.path.join(output_dir, f"samples_{tag}.png")
+            visualize.save_image_grid(path, digits, rows, rows)
+            return path
+
+        return draw
+
+    def step_fn(self):
+        every = self.cfg.VIS.every
+        if not every:
+            return None
+
+        def step(solver) -> None:
+            if solver.global_step % every == 0:
+                solver.visualize(f"{solver.global_step:06d}")  # with the generator average when EMA is on
+
+        return step
+
+    def shipped_weights(self) -> Optional[Tuple[str, Optional[str]]]:
+        return shipped_weights("mnist", "cpu")
+
+    def result_info(self) -> Dict[str, Any]:
+        return {"data": "mnist", "num_samples": self.cfg.EVAL.num_samples}

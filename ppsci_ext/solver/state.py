@@ -1,0 +1,255 @@
+"""What a training checkpoint holds, and the checks before resuming from one.
+
+A full checkpoint (``*.pdckpt``) is one ``paddle.save`` file holding both
+networks, both optimizers (with their LR schedules), the generator average
+(when EMA is on), the step, the real-data sampler, the metric history, the
+random state, the config that made it and the package version. Weights-only
+files (``*_gen.pdparams``, ``*_dis.pdparams``, ``*_gen_raw.pdparams``) are
+written beside it for eval and for sharing. All of them are written by
+``ppsci_ext.io.atomic``; loading goes through ``ppsci_ext.io.weights``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import paddle
+from omegaconf import OmegaConf
+from paddle import nn
+from ppsci.utils import logger, misc
+
+from ppsci_ext.errors import UserError
+from ppsci_ext.io.atomic import atomic_save
+from ppsci_ext.io.weights import CHECKPOINT_FORMAT, load_file, mismatches
+
+# Keys of a full checkpoint; "generator_ema" only when EMA is on.
+REQUIRED_KEYS = ("format", "version", "experiment", "generator", "critic", "optimizer_g", "optimizer_d", "epoch",
+                 "global_step", "best", "history", "rng", "sampler", "config")
+OPTIONAL_KEYS = ("generator_ema",)
+
+
+def package_version() -> str:
+    """Version of ``ppsci_ext`` (stored in checkpoints)."""
+    from ppsci_ext import __version__
+
+    return __version__
+
+
+def optimizer_state(optimizer, layer: nn.Layer) -> Dict[str, Any]:
+    """Optimizer state keyed by structured parameter names.
+
+    Paddle keys accumulators by the unique runtime name of each parameter
+    (``linear_44.w_0_moment1_0``), which depends on how many layers the process
+    created before. Keying by the structured name (``net.0.weight``) makes the
+    state loadable into a freshly built model in any process.
+    """
+    names = {p.name: name for name, p in layer.named_parameters()}
+    state = {}
+    for key, value in optimizer.state_dict().items():
+        param = next((n for n in names if key.startswith(n + "_")), None)
+        state[names[param] + key[len(param):] if param else key] = value
+    return state
+
+
+def load_optimizer_state(optimizer, layer: nn.Layer, state: Dict[str, Any]) -> None:
+    """Inverse of ``optimizer_state``: restore accumulators into ``optimizer``."""
+    names = {name: p.name for name, p in layer.named_parameters()}
+    restored = {}
+    for key, value in state.items():
+        structured = next((n for n in names if key.startswith(n + "_")), None)
+        restored[names[structured] + key[len(structured):] if structured else key] = value
+    optimizer.set_state_dict(restored)
+
+
+def load_checkpoint(path: str) -> Dict[str, Any]:
+    """Load a full training checkpoint, checking that it is one."""
+    obj = load_file(path)
+    if not (isinstance(obj, dict) and obj.get("format") == CHECKPOINT_FORMAT):
+        raise UserError(
+            f"{path} is not a full training checkpoint of this package; resume from a "
+            f"checkpoints/*.pdckpt file (weights-only .pdparams files cannot resume training)."
+        )
+    return obj
+
+
+def _flatten(node: Any, prefix: str = "") -> Dict[str, Any]:
+    if not isinstance(node, dict):
+        return {prefix: node}
+    flat: Dict[str, Any] = {}
+    for key, value in node.items():
+        flat.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+    return flat
+
+
+def config_differences(saved_yaml: Optional[str], current_yaml: Optional[str],
+                       sections: Sequence[str] = ("MODEL", "DATA")) -> List[str]:
+    """Settings of ``sections`` that differ between two configs, one line each ("KEY: A in file, B now")."""
+    if not saved_yaml or not current_yaml:
+        return []
+    saved, current = (
+        _flatten({k: v for k, v in OmegaConf.to_container(OmegaConf.create(y), resolve=False).items() if k in sections})
+        for y in (saved_yaml, current_yaml)
+    )
+    missing = object()
+    return [
+        f"{key}: {saved.get(key, 'unset')} in file, {current.get(key, 'unset')} now"
+        for key in sorted(set(saved) | set(current))
+        if saved.get(key, missing) != current.get(key, missing)
+    ]
+
+
+# TRAIN settings that may change on resume without changing what the next iterations compute.
+RESUMABLE_CHANGES = ("epochs", "save_freq", "eval_during_train", "eval_freq", "monitor", "checkpoint_path",
+                     "allow_resume_changes")
+
+
+def training_changes(saved_yaml: Optional[str], current_yaml: Optional[str]) -> Tuple[List[str], List[str]]:
+    """TRAIN settings that differ from a checkpoint's: (harmless ones, ones that change the training)."""
+    lines = config_differences(saved_yaml, current_yaml, sections=("TRAIN",))
+    harmless = [line for line in lines if line.split(":", 1)[0].split(".")[1] in RESUMABLE_CHANGES]
+    return harmless, [line for line in lines if line not in harmless]
+
+
+def report_training_changes(path: str, saved_yaml: Optional[str], current_yaml: Optional[str],
+                            allowed: bool) -> None:
+    """Name every TRAIN setting that differs from the checkpoint's; refuse those that change the
+    training (batch size, learning rates, n_critic, ...) unless ``allowed``.
+
+    Raises:
+        UserError: Listing the changes, when one changes the training and ``allowed`` is False.
+    """
+    harmless, changing = training_changes(saved_yaml, current_yaml)
+    if harmless:
+        logger.message(f"Resuming {path} with: {'; '.join(harmless)}")
+    if changing and not allowed:
+        raise UserError(
+            f"{path} was trained with other settings: {'; '.join(changing)}. Resume with the checkpoint's "
+            f"settings, or set TRAIN.allow_resume_changes=true to continue with the new ones."
+        )
+    if changing:
+        logger.warning(f"Resuming {path} with changed training settings: {'; '.join(changing)}")
+
+
+def resume_problems(state: Dict[str, Any], experiment: str, layers: Dict[str, nn.Layer]) -> List[str]:
+    """What keeps ``state`` (a loaded full checkpoint) from resuming this run, one line each.
+
+    Checks the experiment name, the checkpoint's keys (a checkpoint of another
+    package version may lack some or carry unknown ones) and the weights of
+    ``layers`` ({"generator": ..., "critic": ...}) key by key and shape by shape.
+    """
+    problems = []
+    if state.get("experiment") != experiment:
+        problems.append(f"experiment {state.get('experiment')!r} in file, {experiment!r} now")
+    missing = [k for k in REQUIRED_KEYS if k not in state]
+    unknown = [k for k in state if k not in REQUIRED_KEYS + OPTIONAL_KEYS]
+    if missing:
+        problems.append(f"missing {', '.join(missing)}")
+    if unknown:
+        problems.append(f"unknown {', '.join(unknown)}")
+    for which, layer in layers.items():
+        lines = mismatches(layer, state[which]) if isinstance(state.get(which), dict) else []
+        if lines:
+            more = f" (and {len(lines) - 5} more)" if len(lines) > 5 else ""
+            problems.append(f"different {which} architecture: {'; '.join(lines[:5])}{more}")
+    return problems
+
+
+def checkpoint_state(solver, epoch_id: int) -> Dict[str, Any]:
+    """Everything needed to resume after ``epoch_id``."""
+    state = {
+        "format": CHECKPOINT_FORMAT,
+        "version": package_version(),
+        "experiment": solver.experiment,
+        "generator": solver.model.generator.state_dict(),
+        "critic": solver.model.critic.state_dict(),
+        "optimizer_g": optimizer_state(solver.optimizer_g, solver.model.generator),
+        "optimizer_d": optimizer_state(solver.optimizer_d, solver.model.critic),
+        "epoch": epoch_id,
+        "global_step": solver.global_step,
+        "best": dict(solver.best),
+        "history": solver.history,
+        "rng": {"paddle": paddle.get_rng_state(), "numpy": np.random.get_state()},
+        "sampler": solver.real_batches.state_dict(),
+        "config": solver.config_yaml,
+    }
+    if solver.ema_model is not None:
+        state["generator_ema"] = solver.ema_model.state_dict()
+    return state
+
+def save_checkpoint(solver, epoch_id: int, prefix: str) -> str:
+    """Write ``checkpoints/{prefix}.pdckpt`` plus weights-only files, each atomically.
+
+    ``{prefix}_gen.pdparams`` is the generator that evaluation uses: the
+    average when EMA is on (the raw weights then go to
+    ``{prefix}_gen_raw.pdparams``). The full checkpoint is written last.
+    """
+    if solver.ema_model is not None and solver.ema_model.is_applied:
+        raise RuntimeError("save_checkpoint called inside averaged_generator(): the raw weights are swapped out")
+    solver.check_finite_weights()
+    directory = os.path.join(solver.output_dir, "checkpoints")
+    if solver.rank != 0:  # data-parallel: every rank holds the same weights; rank 0 writes them
+        return os.path.join(directory, f"{prefix}.pdckpt")
+    generator = solver.model.generator.state_dict()
+    files = {f"{prefix}_dis.pdparams": solver.model.critic.state_dict()}
+    if solver.ema_model is None:
+        files[f"{prefix}_gen.pdparams"] = generator
+    else:
+        files[f"{prefix}_gen.pdparams"] = solver.ema_model.state_dict()
+        files[f"{prefix}_gen_raw.pdparams"] = generator
+    for name, weights in files.items():
+        atomic_save(weights, os.path.join(directory, name))
+    path = os.path.join(directory, f"{prefix}.pdckpt")
+    atomic_save(solver.checkpoint_state(epoch_id), path)
+    if prefix == "latest":
+        solver.last_checkpoint = path
+    logger.message(f"Saved checkpoint {path} (generator iteration {solver.global_step})")
+    return path
+
+def resume(solver, path: str) -> None:
+    """Restore networks, optimizers, generator average, step, history, the
+    real-data sampler and the random state from ``path``.
+
+    Raises:
+        UserError: Listing everything that does not match (experiment,
+            checkpoint keys of another package version, architecture, data size).
+    """
+    state = load_checkpoint(path)
+    model = solver.model
+    problems = resume_problems(state, solver.experiment, {"generator": model.generator, "critic": model.critic})
+    saved_samples = len(state["sampler"]["perm"]) if "sampler" in state else solver.real_batches.num_samples
+    if saved_samples != solver.real_batches.num_samples:
+        problems.append(f"real data: {saved_samples} samples in file, {solver.real_batches.num_samples} now")
+    differences = config_differences(state.get("config"), solver.config_yaml)
+    if problems:
+        settings = f" Settings that differ: {'; '.join(differences)}." if differences else ""
+        raise UserError(
+            f"cannot resume from {path} (written by ppsci_ext {state.get('version', 'of unknown version')}, "
+            f"this is {package_version()}): {'; '.join(problems)}.{settings} Resume with the settings and "
+            f"package version that wrote it, or train from scratch with TRAIN.checkpoint_path=null."
+        )
+    if differences:
+        logger.warning(f"Resuming {path} with settings that differ from its own: {'; '.join(differences)}")
+    report_training_changes(path, state.get("config"), solver.config_yaml, solver.allow_resume_changes)
+    model.generator.set_state_dict(state["generator"])
+    model.critic.set_state_dict(state["critic"])
+    load_optimizer_state(solver.optimizer_g, model.generator, state["optimizer_g"])
+    load_optimizer_state(solver.optimizer_d, model.critic, state["optimizer_d"])
+    if solver.ema_model is not None:
+        if "generator_ema" not in state:
+            logger.message(f"{path} holds no generator average (EMA was off); it starts from the resumed weights.")
+        solver.ema_model.set_state_dict(state.get("generator_ema", state["generator"]))
+    elif "generator_ema" in state:
+        logger.message(f"TRAIN.ema.use_ema is false: the generator average in {path} is not used.")
+    solver.real_batches.set_state_dict(state["sampler"])
+    solver.start_epoch = int(state["epoch"]) + 1
+    solver.global_step = int(state["global_step"])
+    solver.best = dict(state["best"])
+    solver.history = state["history"]
+    paddle.set_rng_state(state["rng"]["paddle"])
+    np.random.set_state(state["rng"]["numpy"])
+    if solver.world_size > 1:  # the file holds rank 0's streams; give each rank its own again
+        misc.set_random_seed(int(np.random.default_rng([int(state["global_step"]), solver.rank]).integers(2**31)))
+    solver.last_checkpoint = path
+    logger.message(f"Resumed from {path} at epoch {state['epoch']} (generator iteration {solver.global_step})")
