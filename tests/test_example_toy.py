@@ -81,10 +81,10 @@ def _assert_user_error(proc, *phrases):
 
 
 @pytest.mark.parametrize("override,phrases", [
-    ("DATA.mode=moons", ["unknown DATA.mode='moons'", "25gaussians"]),
-    ("TRAIN.batch_size=0", ["TRAIN.batch_size must be a positive number"]),
-    ("TRAIN.n_critic=0", ["TRAIN.n_critic must be a positive number"]),
-    ("TRAIN.batch_size=-5", ["TRAIN.batch_size must be a positive number"]),
+    ("DATA.mode=moons", ["DATA.mode='moons' is not allowed", "25gaussians"]),
+    ("TRAIN.batch_size=0", ["TRAIN.batch_size=0 is not allowed", "a whole number >= 1"]),
+    ("TRAIN.n_critic=0", ["TRAIN.n_critic=0 is not allowed", "a whole number >= 1"]),
+    ("TRAIN.batch_size=-5", ["TRAIN.batch_size=-5 is not allowed", "a whole number >= 1"]),
 ])
 def test_bad_config_values(tmp_path, example, override, phrases):
     proc = example("wgangp_toy.py", f"output_dir={tmp_path}", "TRAIN.epochs=1", *SMALL, override, cwd=str(tmp_path))
@@ -99,9 +99,18 @@ def test_missing_pretrained_path(tmp_path, example):
 
 def test_checkpoint_of_other_architecture(trained, tmp_path, example):
     out, _ = trained
+    gen = out / "checkpoints" / "latest_gen.pdparams"
+    # eval reads the width from the file: a contradicting MODEL.width on the command line is refused
     proc = example("wgangp_toy.py", "mode=eval", f"output_dir={tmp_path}", *SMALL, "MODEL.width=32",
-                   f"EVAL.pretrained_gen_model_path={out / 'checkpoints' / 'latest_gen.pdparams'}", cwd=str(tmp_path))
-    _assert_user_error(proc, "different generator architecture", "[2, 16] in file, [2, 32] in model")
+                   f"EVAL.pretrained_gen_model_path={gen}", cwd=str(tmp_path))
+    _assert_user_error(proc, "MODEL.width=32 contradicts", str(gen), "MODEL.width=16")
+    # weights of another experiment fail the key and shape check, listing the differences
+    from ppsci_ext.pretrained import shipped_weights
+
+    mnist_gen = shipped_weights("mnist", "cpu")[0]
+    proc = example("wgangp_toy.py", "mode=eval", f"output_dir={tmp_path}", f"EVAL.pretrained_gen_model_path={mnist_gen}",
+                   cwd=str(tmp_path))
+    _assert_user_error(proc, "different generator architecture", "missing net.0.weight")
 
 
 def test_nan_loss_stops_and_keeps_last_good_checkpoint(trained, tmp_path, example):
@@ -109,8 +118,9 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(trained, tmp_path, exampl
     ckpt = out / "checkpoints" / "latest.pdckpt"
     before = _digest(ckpt)
     proc = example("wgangp_toy.py", f"output_dir={tmp_path}", "TRAIN.epochs=3", f"TRAIN.checkpoint_path={ckpt}",
-                   "LOSS.gp_lambda=nan", *SMALL, cwd=str(tmp_path))
-    _assert_user_error(proc, "diverged", "generator iteration 7", str(ckpt))
+                   "TRAIN.lr_critic=1e38", "TRAIN.lr_generator=1e38", "TRAIN.allow_resume_changes=true", *SMALL,
+                   cwd=str(tmp_path))
+    _assert_user_error(proc, "diverged", "generator iteration 8", str(ckpt))
     assert _digest(ckpt) == before
     assert not (tmp_path / "checkpoints" / "latest.pdckpt").exists()
 

@@ -413,7 +413,7 @@ def test_converter_rejects_wrong_files(tmp_path):
         (not_torch, "not a PyTorch weights file"),
         (tampered("truncated.pth", shorten_storage), "truncated"),
         (tampered("too_long.pth", enlarge_shape), "reaching past its storage"),
-        (other_model, "not a converted FID Inception network"),
+        (other_model, "is not the converted 2015-12-05 FID Inception network"),
     ]
     for path, message in cases:
         with pytest.raises(UserError, match=message):

@@ -290,7 +290,8 @@ def test_bad_width_ends_in_one_message(tmp_path, small_data, example, override):
     proc = example("wgangp_mnist.py", f"output_dir={tmp_path / 'out'}", f"DATA.data_path={small_data}", *SMALL,
                    override, cwd=str(tmp_path))
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert proc.stderr.strip().splitlines()[-1].startswith(f"ERROR: {key} must be a positive whole number")
+    assert proc.stderr.strip().splitlines()[-1].startswith(f"ERROR: {override} is not allowed: "
+                                                           f"{key} must be a whole number >= 1")
 
 
 def test_eval_without_path_scores_the_shipped_generator(tmp_path, small_data, example):
@@ -300,7 +301,7 @@ def test_eval_without_path_scores_the_shipped_generator(tmp_path, small_data, ex
     gen_path = shipped_weights("mnist", "cpu")[0]
     width = int(paddle.load(gen_path)["fc.weight"].shape[1]) // 64
     out = tmp_path / "eval"
-    overrides = [o for o in SMALL if not o.startswith("EVAL.")]  # SMALL says MODEL.dim=4; the file's width wins
+    overrides = [o for o in SMALL if not o.startswith(("EVAL.", "MODEL."))]  # the width is read from the file
     proc = example("wgangp_mnist.py", "mode=eval", f"output_dir={out}", f"DATA.data_path={small_data}", *overrides,
                    "EVAL.num_samples=500", "EVAL.batch_size=250", cwd=str(tmp_path))
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -159,7 +159,7 @@ def test_nan_stops_training_without_overwriting(tmp_path):
 @pytest.mark.parametrize("field,value", [("epochs", 0), ("iters", -1)])
 def test_non_positive_schedule_rejected(tmp_path, field, value):
     kwargs = {"epochs": 1, "iters": 1, field: value}
-    with pytest.raises(UserError, match="must be a positive number"):
+    with pytest.raises(UserError, match="must be a positive whole number"):
         make_solver(tmp_path, epochs=kwargs["epochs"], iters=kwargs["iters"])
 
 

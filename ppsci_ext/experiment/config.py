@@ -125,13 +125,12 @@ def check_config(cfg: DictConfig, keys: Iterable[Key]) -> None:
         try:
             value = get(cfg, key.path, None)
         except Exception as e:  # an interpolation that cannot be resolved
-            raise UserError(f"{key.path} cannot be read ({e}); set {key.path} to {key.describe()}.") from None
+            raise UserError(f"{key.path} cannot be read ({e}); it must be {key.describe()}.") from None
         if isinstance(value, (DictConfig, ListConfig)) and key.kind is not list:
-            raise UserError(f"{key.path} must be {key.describe()}, got a group of keys; "
-                            f"set {key.path} to {key.describe()}.")
+            raise UserError(f"{key.path} is a group of keys, but it must be {key.describe()}.")
         bad = key.problem(value)
         if bad is not None:
-            raise UserError(f"{key.path} must be {key.describe()}, got {bad}; set {key.path} to {key.describe()}.")
+            raise UserError(f"{key.path}={bad} is not allowed: {key.path} must be {key.describe()}.")
 
 
 # PaddleScience keys this package does not use, with what to use instead. Any of them
@@ -242,7 +241,7 @@ def help_text(yaml_path: str, script: str) -> str:
     """``--help`` of an example: its title and the package's own keys with their YAML comments."""
     with open(yaml_path, encoding="utf-8") as f:
         lines = f.read().splitlines()
-    title = lines[0].lstrip("# ").strip() if lines and lines[0].startswith("#") else script
+    title = lines[0].lstrip("# ").split(": python", 1)[0].strip() if lines and lines[0].startswith("#") else ""
     out = [f"{script}: {title}", "", f"Usage: python {script} [KEY=VALUE ...]   (Hydra overrides)", "",
            "Keys, with their defaults:"]
     stack: List[Tuple[int, str]] = []
@@ -267,7 +266,7 @@ def help_text(yaml_path: str, script: str) -> str:
         path = ".".join([p for _, p in stack] + [name])
         comment = line.split("#", 1)[1].strip() if "#" in line else ""
         if value.strip():
-            out.append(f"  {path}={value.strip():<14} {comment}".rstrip())
+            out.append(f"  {path + '=' + value.strip():<38} {comment}".rstrip())
         else:
             stack.append((indent, name))
             if comment:
@@ -284,7 +283,7 @@ def _help_resolver(name: str) -> str:
     yaml_path = os.path.join(os.path.dirname(os.path.abspath(sys.argv[0])), "conf", f"{name}.yaml")
     if not os.path.isfile(yaml_path):
         return f"{script}: see the YAML files in conf/\n"
-    return help_text(yaml_path, script)
+    return help_text(yaml_path, script).replace("$", "$$")  # Hydra fills the template with string.Template
 
 
 def register_help_resolver() -> None:
