@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
+import math
+import numbers
 import sys
-from typing import Callable
+from typing import Callable, Iterator
 
 
 class UserError(Exception):
@@ -46,8 +49,47 @@ def exit_on_user_error(func: Callable) -> Callable:
 
 
 def check_positive(value, name: str, whole: bool = False) -> None:
-    """Raise ``UserError`` unless ``value`` is a positive number (a positive int with ``whole``)."""
-    kinds = int if whole else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kinds) or value <= 0:
+    """Raise ``UserError`` unless ``value`` is a finite positive number (a positive integer with ``whole``)."""
+    kinds = numbers.Integral if whole else numbers.Real
+    if isinstance(value, bool) or not isinstance(value, kinds) or not math.isfinite(value) or value <= 0:
         what = "whole number" if whole else "number"
-        raise UserError(f"{name} must be a positive {what}, got {value!r}; set {name}=<{what} > 0>.")
+        raise UserError(f"{name} must be a positive {what}, got {value!r}.")
+
+
+@contextlib.contextmanager
+def as_user_error(message: str) -> Iterator[None]:
+    """Let a ``UserError`` raised in the block pass, and turn any other exception into one.
+
+    For readers of files whose parsers raise many types on damaged input.
+    ``message`` may hold ``{error}``, which becomes the exception's type and text.
+
+    Examples:
+        >>> from ppsci_ext.errors import as_user_error
+        >>> with as_user_error("x.npz is not a readable .npz ({error})"):  # doctest: +SKIP
+        ...     np.load("x.npz")
+    """
+    try:
+        yield
+    except UserError:
+        raise
+    except Exception as e:  # noqa: BLE001 - the point is to catch what the parser raises
+        raise UserError(message.replace("{error}", f"{type(e).__name__}: {e}")) from None
+
+
+@contextlib.contextmanager
+def about(subject: str) -> Iterator[None]:
+    """Prefix a ``UserError`` raised in the block with ``subject`` (e.g. the config key whose value failed).
+
+    Examples:
+        >>> from ppsci_ext.errors import UserError, about
+        >>> try:
+        ...     with about("DATA.data_path=x.tar.gz"):
+        ...         raise UserError("x.tar.gz does not exist")
+        ... except UserError as e:
+        ...     print(e)
+        DATA.data_path=x.tar.gz: x.tar.gz does not exist
+    """
+    try:
+        yield
+    except UserError as e:
+        raise type(e)(f"{subject}: {e}") from None

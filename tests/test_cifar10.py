@@ -582,8 +582,8 @@ def test_bad_values(e2e, tmp_path, example_module):
         (["mode=eval"], "EVAL.pretrained_gen_model_path"),
         (["mode=eval", f"EVAL.pretrained_gen_model_path={tmp_path / 'gone.pdparams'}"], "gone.pdparams does not exist"),
         (["MODEL.critic_norm=batch"], "MODEL.critic_norm='batch' is not allowed: MODEL.critic_norm must be one of layer or null"),
-        ([f"EVAL.inception_weights_path={e2e['weights']}", "TRAIN.monitor=fid"], "TRAIN.monitor='fid' is not among"),
-        ([f"EVAL.inception_weights_path={e2e['weights']}", "TRAIN.monitor=is_mean"], "['kid_mean']"),
+        ([f"EVAL.inception_weights_path={e2e['weights']}", "TRAIN.monitor=fid"], "TRAIN.monitor=fid is not among"),
+        ([f"EVAL.inception_weights_path={e2e['weights']}", "TRAIN.monitor=is_mean"], "(inception.kid_mean)"),
         (["TRAIN.batch_size=64"], "TRAIN.batch_size=64 exceeds the 20 training samples"),
         (["MODEL.dim=0"], "MODEL.dim=0 is not allowed: MODEL.dim must be a whole number >= 1"),
     ]

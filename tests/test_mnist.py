@@ -279,7 +279,8 @@ def test_tampered_data_ends_in_one_message(tmp_path, example):
     proc = example("wgangp_mnist.py", f"output_dir={tmp_path / 'out'}", f"DATA.data_path={path}", *SMALL,
                    cwd=str(tmp_path))
     assert proc.returncode == 2
-    assert proc.stderr.strip().splitlines()[-1].startswith("ERROR: refusing to load")
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"ERROR: DATA.data_path={path}: ") and "refusing to load" in last
     assert "Traceback" not in proc.stderr
     assert not marker.exists()
 

@@ -311,7 +311,7 @@ class CifarResNetCritic(base.Arch):
                  num_classes: int = NUM_CLASSES):
         super().__init__()
         if norm not in (None, "layer"):
-            raise UserError(f"MODEL.critic_norm={norm!r} is not supported; use null (official) or layer.")
+            raise UserError(f"critic norm {norm!r} is not supported; use None (official) or 'layer'.")
         self.input_keys = ("img",)
         self.output_keys = ("score", "logits") if acgan else ("score",)
         self.dim = dim
@@ -355,25 +355,3 @@ def describe_weights(state: Dict[str, paddle.Tensor], which: str) -> Optional[Tu
         return int(state["block1.conv1.weight"].shape[0]), "acgan.weight" in state
     except (KeyError, TypeError, AttributeError, IndexError):
         return None
-
-
-def check_variant(state, which: str, dim: int, conditional: bool, path: str) -> None:
-    """Raise a clear ``UserError`` if ``state`` is a CIFAR-10 model of another DIM or variant.
-
-    Args:
-        state: Weights loaded from ``path``.
-        which (str): "generator" or "critic".
-        dim (int): ``MODEL.dim`` of this run.
-        conditional (bool): ``MODEL.conditional`` of this run.
-        path (str): File name for the message.
-    """
-    found = describe_weights(state, which) if isinstance(state, dict) else None
-    if found is None or found == (dim, conditional):
-        return  # not recognisable here: the key/shape check of load_checked reports it
-    file_dim, file_cond = found
-    kind = lambda c: "a conditional (AC-GAN)" if c else "an unconditional"  # noqa: E731
-    raise UserError(
-        f"{path} holds {kind(file_cond)} CIFAR-10 {which} with MODEL.dim={file_dim}, but this run builds "
-        f"{kind(conditional)} one with MODEL.dim={dim}; run with MODEL.conditional={str(file_cond).lower()} "
-        f"MODEL.dim={file_dim}, or give weights of this variant."
-    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Dict, Optional
 
+import numpy as np
 import paddle
 from ppsci.arch import base
 
@@ -45,6 +46,21 @@ class GAN(base.Arch):
                 labels = paddle.randint(0, self.num_classes, [n])
             inputs["y"] = labels
         return inputs
+
+    def generate(self, inputs: Dict[str, np.ndarray], batch_size: Optional[int] = None) -> np.ndarray:
+        """Samples for fixed generator inputs (numpy), in batches of ``batch_size``, without gradients.
+
+        The layers keep their mode: the CIFAR-10 generator's batch norm uses batch
+        statistics, as the official code samples.
+        """
+        n = len(inputs["z"])
+        step = batch_size or max(n, 1)
+        out = []
+        with paddle.no_grad():
+            for start in range(0, n, step):
+                batch = {k: paddle.to_tensor(v[start:start + step]) for k, v in inputs.items()}
+                out.append(self.generator(batch)[self.sample_key].numpy())
+        return np.concatenate(out)
 
     def forward(self, x: Dict[str, paddle.Tensor]) -> Dict[str, paddle.Tensor]:
         return self.generator(x)

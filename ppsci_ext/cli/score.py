@@ -23,7 +23,7 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from ppsci_ext.errors import UserError, exit_on_user_error
+from ppsci_ext.errors import UserError, as_user_error, exit_on_user_error
 from ppsci_ext.metric.fid import feature_statistics, frechet_distance
 from ppsci_ext.data.images import read_image_folder, to_uint8_images
 from ppsci_ext.metric.inception import (
@@ -44,21 +44,16 @@ def read_input(path: str, key: Optional[str] = None) -> Dict[str, np.ndarray]:
         return {"images": read_image_folder(path)}
     if not os.path.isfile(path):
         raise UserError(f"{path!r} is neither a folder of images nor an .npz file.")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            names = list(data.files)
-            if "mu" in names and "sigma" in names:
-                return load_statistics(path)
-            if key is None and len(names) != 1:
-                raise UserError(f"{path!r} holds arrays {names}; choose the images with --key NAME.")
-            name = key or names[0]
-            if name not in names:
-                raise UserError(f"{path!r} has no array {name!r}; it holds {names}.")
-            images = data[name]
-    except UserError:
-        raise
-    except Exception as e:  # numpy raises several types for a file that is not an .npz
-        raise UserError(f"{path!r} is not a readable .npz ({type(e).__name__}: {e}).") from None
+    with as_user_error(f"{path!r} is not a readable .npz ({{error}})."), np.load(path, allow_pickle=False) as data:
+        names = list(data.files)
+        if "mu" in names and "sigma" in names:
+            return load_statistics(path)
+        if key is None and len(names) != 1:
+            raise UserError(f"{path!r} holds arrays {names}; choose the images with --key NAME.")
+        name = key or names[0]
+        if name not in names:
+            raise UserError(f"{path!r} has no array {name!r}; it holds {names}.")
+        images = data[name]
     if images.dtype != np.uint8:
         raise UserError(f"{path!r}: array {name!r} is {images.dtype}; store the images as uint8 in [0, 255].")
     return {"images": to_uint8_images(images)}

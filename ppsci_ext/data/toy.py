@@ -11,7 +11,7 @@ from typing import Dict, Optional
 
 import numpy as np
 
-from ppsci_ext.errors import UserError
+from ppsci_ext.errors import UserError, check_positive
 
 TOY_MODES = ("8gaussians", "25gaussians", "swissroll")
 
@@ -22,10 +22,7 @@ _MIXTURE = {"8gaussians": (0.02, 1.414), "25gaussians": (0.05, 2.828)}
 def check_toy_mode(mode: str) -> str:
     """Return ``mode`` if it names a toy dataset, else raise ``UserError``."""
     if mode not in TOY_MODES:
-        raise UserError(
-            f"unknown DATA.mode={mode!r}; choose one of {', '.join(TOY_MODES)} "
-            f"(for example DATA.mode=25gaussians)."
-        )
+        raise UserError(f"unknown toy data {mode!r}; choose one of {', '.join(TOY_MODES)}.")
     return mode
 
 
@@ -88,8 +85,7 @@ def sample_toy(mode: str, n: int, rng: Optional[np.random.Generator] = None) -> 
         (4, 2)
     """
     check_toy_mode(mode)
-    if not isinstance(n, (int, np.integer)) or n <= 0:
-        raise UserError(f"number of toy samples must be a positive integer, got {n!r}.")
+    check_positive(n, "the number of toy samples", whole=True)
     rng = np.random.default_rng() if rng is None else rng
     if mode == "swissroll":
         points = _swiss_roll(n, 0.25, rng) / 7.5

@@ -22,13 +22,13 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from ppsci_ext.arch import GAN
-from ppsci_ext.errors import UserError
+from ppsci_ext.errors import UserError, about
 from ppsci_ext.experiment.config import Key, check_config, check_ppsci_keys, command_line_overrides, get, show
 from ppsci_ext.io.atomic import atomic_write_json
 from ppsci_ext.io.weights import CHECKPOINT_FORMAT, extract_network, load_checked, load_file
 from ppsci_ext.loss import WGANGPLoss
 from ppsci_ext.solver.adversarial import AdversarialSolver
-from ppsci_ext.solver.builders import build_optimizer, real_data_constraint, sample_validator
+from ppsci_ext.solver.builders import build_optimizer, real_data_constraint
 from ppsci_ext.visualize import plot_history
 
 DEVICES = ("cpu", "gpu", "xpu")
@@ -100,10 +100,15 @@ class Experiment:
                                     get(cfg, "LOSS.acgan_generator_scale", 0.0))
         self._start_logging()
         self.check()
+        self._check_monitor()
 
     # ------------------------------------------------------------- per experiment
     def check(self) -> None:
         """Checks across keys that a ``Key`` cannot express (raise ``UserError``)."""
+
+    def monitorable(self) -> List[str]:
+        """Lower-is-better metrics the validators compute ("group.name"), which TRAIN.monitor may name."""
+        return []
 
     def build_model(self, settings: Dict[str, Any]) -> GAN:
         """The generator and critic for the MODEL ``settings``."""
@@ -145,6 +150,15 @@ class Experiment:
     def yaml_model_settings(self) -> Dict[str, Any]:
         """MODEL settings as the config gives them."""
         return {k: get(self.cfg, f"MODEL.{k}") for k in self.model_keys}
+
+    def _check_monitor(self) -> None:
+        t = self.cfg.TRAIN
+        if self.mode != "train" or not t.eval_during_train or not t.monitor:
+            return
+        names = self.monitorable()
+        if not any(t.monitor == name or name.endswith("." + t.monitor) for name in names):
+            raise UserError(f"TRAIN.monitor={t.monitor} is not among the lower-is-better metrics computed "
+                            f"({', '.join(names) or 'none'}); set TRAIN.monitor to one of them, or null.")
 
     def _check_writers(self) -> None:
         for key, (module, extra) in WRITER_PACKAGES.items():
@@ -194,7 +208,6 @@ class Experiment:
             validator=validator,
             visualize_fn=self.picture_fn(settings, with_critic=True),
             step_fn=self.step_fn(),
-            checkpoint_path=t.checkpoint_path,
             config_yaml=self.config_yaml(),
             epochs=t.epochs,
             iters_per_epoch=t.iters_per_epoch,
@@ -209,6 +222,9 @@ class Experiment:
             allow_resume_changes=t.allow_resume_changes,
             **self._solver_options(),
         )
+        if t.checkpoint_path:
+            with about(f"TRAIN.checkpoint_path={t.checkpoint_path}"):
+                solver.resume(t.checkpoint_path)
         solver.train()
         self.write_training_results(solver)
         return solver

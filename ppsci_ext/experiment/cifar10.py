@@ -10,8 +10,8 @@ import numpy as np
 
 from ppsci_ext import data, metric
 from ppsci_ext.arch import GAN, CifarResNetCritic, CifarResNetGenerator
-from ppsci_ext.arch.cifar10 import NOISE_DIM, check_variant, describe_weights
-from ppsci_ext.errors import UserError
+from ppsci_ext.arch.cifar10 import NOISE_DIM, describe_weights
+from ppsci_ext.errors import UserError, about
 from ppsci_ext.experiment.base import Experiment
 from ppsci_ext.experiment.config import Key
 from ppsci_ext.solver.builders import sample_validator
@@ -51,16 +51,14 @@ class CIFAR10Experiment(Experiment):
     def check(self) -> None:
         self._arrays = None
         self.scored = self._scored_metrics()
-        monitor, t = self.cfg.TRAIN.monitor, self.cfg.TRAIN
-        if self.mode == "train" and t.eval_during_train and monitor and self.scored:
-            available = [MONITORABLE[m] for m in self.scored if m in MONITORABLE]
-            if monitor not in available:
-                raise UserError(f"TRAIN.monitor={monitor!r} is not among the lower-is-better metrics computed "
-                                f"{available}; set TRAIN.monitor to one of them, or null.")
+        t = self.cfg.TRAIN
         if self.mode == "train" and t.checkpoint_path:
             state = load_checkpoint(t.checkpoint_path)  # a clear message for another DIM or variant, before any data
             for which in ("generator", "critic"):
                 check_variant(state[which], which, self.cfg.MODEL.dim, self.cfg.MODEL.conditional, t.checkpoint_path)
+
+    def monitorable(self):
+        return [f"inception.{MONITORABLE[m]}" for m in self.scored if m in MONITORABLE]
 
     def _scored_metrics(self):
         from ppsci.utils import logger
@@ -71,7 +69,9 @@ class CIFAR10Experiment(Experiment):
                            "(see docs/metrics.md to convert the weights).")
             return ()
         wanted = tuple(self.cfg.EVAL.metrics)
-        if "is" in wanted and metric.load_inception(weights).fc is None:
+        with about(f"EVAL.inception_weights_path={weights}"):
+            has_logits = metric.load_inception(weights).fc is not None
+        if "is" in wanted and not has_logits:
             logger.message(f"{weights} has no logits layer: Inception Score skipped (FID and KID only).")
             wanted = tuple(m for m in wanted if m != "is")
         return wanted
@@ -88,7 +88,8 @@ class CIFAR10Experiment(Experiment):
 
     def train_data(self):
         if self._arrays is None:  # read once: training and the FID reference share it
-            self._arrays = data.cifar10_arrays(self.cfg.DATA.data_path, bool(self.cfg.MODEL.conditional))
+            with about(f"DATA.data_path={self.cfg.DATA.data_path}"):
+                self._arrays = data.cifar10_arrays(self.cfg.DATA.data_path, bool(self.cfg.MODEL.conditional))
         return self._arrays
 
     def inputs(self, settings: Dict[str, Any], n: int, seed: int, labels: Optional[np.ndarray] = None):
@@ -133,7 +134,7 @@ class CIFAR10Experiment(Experiment):
         output_dir = self.output_dir
 
         def draw(solver, tag: str) -> str:
-            images = generate(solver.model, inputs, 100)  # one batch of 100, as the official sample grid
+            images = solver.model.generate(inputs, 100)  # one batch of 100, as the official sample grid
             path = os.path.join(output_dir, f"samples_{tag}.png")
             save_image_grid(path, images, 10, 10, value_range=(-1.0, 1.0))
             return path
@@ -148,7 +149,7 @@ class CIFAR10Experiment(Experiment):
             return {"exported": None}
         inputs = self.inputs(settings, ev.export_samples, self.seed + 3)
         exported = export_samples(os.path.join(self.output_dir, "samples"),
-                                  generate(solver.model, inputs, ev.batch_size), ev.export_format, inputs.get("y"))
+                                  solver.model.generate(inputs, ev.batch_size), ev.export_format, inputs.get("y"))
         logger.message(f"Wrote {ev.export_samples} samples to {exported}")
         return {"exported": exported}
 
@@ -158,14 +159,23 @@ class CIFAR10Experiment(Experiment):
         return {"data": str(self.cfg.DATA.data_path), "num_samples": n, "inception_weights": ev.inception_weights_path}
 
 
-def generate(model: GAN, inputs: Dict[str, np.ndarray], batch_size: int) -> np.ndarray:
-    """Generator outputs [N, 3, 32, 32] in [-1, 1], in batches (batch norm uses batch statistics)."""
-    import paddle
+def check_variant(state, which: str, dim: int, conditional: bool, path: str) -> None:
+    """Raise a clear ``UserError`` if ``state`` is a CIFAR-10 model of another DIM or variant.
 
-    n = len(inputs["z"])
-    out = []
-    with paddle.no_grad():
-        for start in range(0, n, batch_size):
-            batch = {k: paddle.to_tensor(v[start:start + batch_size]) for k, v in inputs.items()}
-            out.append(model.generator(batch)["img"].numpy())
-    return np.concatenate(out)
+    Args:
+        state: Weights loaded from ``path``.
+        which (str): "generator" or "critic".
+        dim (int): ``MODEL.dim`` of this run.
+        conditional (bool): ``MODEL.conditional`` of this run.
+        path (str): File name for the message.
+    """
+    found = describe_weights(state, which) if isinstance(state, dict) else None
+    if found is None or found == (dim, conditional):
+        return  # not recognisable here: the key/shape check of load_checked reports it
+    file_dim, file_cond = found
+    kind = lambda c: "a conditional (AC-GAN)" if c else "an unconditional"  # noqa: E731
+    raise UserError(
+        f"{path} holds {kind(file_cond)} CIFAR-10 {which} with MODEL.dim={file_dim}, but this run builds "
+        f"{kind(conditional)} one with MODEL.dim={dim}; run with MODEL.conditional={str(file_cond).lower()} "
+        f"MODEL.dim={file_dim}, or give weights of this variant."
+    )

@@ -10,9 +10,9 @@ import numpy as np
 
 from ppsci_ext import data, metric, visualize
 from ppsci_ext.arch import GAN, MNISTCritic, MNISTGenerator
-from ppsci_ext.errors import UserError
+from ppsci_ext.errors import UserError, about
 from ppsci_ext.experiment.base import Experiment
-from ppsci_ext.experiment.config import Key
+from ppsci_ext.experiment.config import Key, show
 from ppsci_ext.pretrained import shipped_weights
 from ppsci_ext.solver.builders import sample_validator
 
@@ -40,6 +40,11 @@ class MNISTExperiment(Experiment):
             raise UserError("EVAL.inception_metrics is empty although EVAL.inception_weights_path is set; "
                             "list some of fid, is, kid, or set EVAL.inception_weights_path=null.")
 
+    def monitorable(self):
+        inception = {"fid": "inception.fid", "kid": "inception.kid_mean"}
+        extra = [inception[m] for m in self.cfg.EVAL.inception_metrics if m in inception]
+        return ["mnist.frechet"] + (extra if self.cfg.EVAL.inception_weights_path else [])
+
     def build_model(self, settings: Dict[str, Any]) -> GAN:
         critic_dim = settings["critic_dim"] if settings["critic_dim"] is not None else settings["dim"]
         return GAN(MNISTGenerator(noise_dim=settings["noise_dim"], dim=settings["dim"]), MNISTCritic(dim=critic_dim))
@@ -50,25 +55,27 @@ class MNISTExperiment(Experiment):
             return {}  # not an MNIST generator: the key and shape check reports it
         return {"noise_dim": int(fc.shape[0]), "dim": int(fc.shape[1]) // 64}
 
-    def _path(self) -> str:
-        return data.resolve_mnist_path(self.cfg.DATA.data_path)
+    def _read(self, split: str) -> np.ndarray:
+        with about(f"DATA.data_path={show(self.cfg.DATA.data_path)}"):
+            return data.read_mnist(data.resolve_mnist_path(self.cfg.DATA.data_path), split)[0]
 
     def train_data(self):
-        images, _ = data.read_mnist(self._path(), "train")
-        return {"img": images}, None
+        return {"img": self._read("train")}, None
 
     def validator(self, settings: Dict[str, Any], training: bool):
         ev = self.cfg.EVAL
-        real_test, _ = data.read_mnist(self._path(), "test")
+        real_test = self._read("test")
         rng = np.random.default_rng(self.seed + 1)
         noise = {"z": rng.standard_normal((ev.num_samples, settings["noise_dim"])).astype(np.float32)}
-        metrics = {"mnist": metric.MNISTClassifierMetric(ev.classifier_path, reference_images=real_test,
-                                                         batch_size=ev.batch_size)}
+        with about(f"EVAL.classifier_path={show(ev.classifier_path)}"):
+            metrics = {"mnist": metric.MNISTClassifierMetric(ev.classifier_path, reference_images=real_test,
+                                                             batch_size=ev.batch_size)}
         if ev.inception_weights_path:
-            metrics["inception"] = metric.InceptionMetrics(
-                ev.inception_weights_path, metrics=tuple(ev.inception_metrics), value_range=(0.0, 1.0),
-                reference=data.to_uint8_images(real_test, (0.0, 1.0)),
-                dataset_name=f"mnist-test-{hashlib.sha256(real_test.tobytes()).hexdigest()[:12]}")  # per data file
+            with about(f"EVAL.inception_weights_path={ev.inception_weights_path}"):
+                metrics["inception"] = metric.InceptionMetrics(
+                    ev.inception_weights_path, metrics=tuple(ev.inception_metrics), value_range=(0.0, 1.0),
+                    reference=data.to_uint8_images(real_test, (0.0, 1.0)),
+                    dataset_name=f"mnist-test-{hashlib.sha256(real_test.tobytes()).hexdigest()[:12]}")  # per file
         return sample_validator(noise, {}, ev.batch_size, metrics)
 
     def picture_fn(self, settings: Dict[str, Any], with_critic: bool):
@@ -78,12 +85,7 @@ class MNISTExperiment(Experiment):
         output_dir = self.output_dir
 
         def draw(solver, tag: str) -> str:
-            import paddle
-
-            with paddle.no_grad():
-                solver.model.eval()
-                digits = solver.model({"z": paddle.to_tensor(noise)})["img"].numpy()
-                solver.model.train()
+            digits = solver.model.generate({"z": noise})
             path = os.path.join(output_dir, f"samples_{tag}.png")
             visualize.save_image_grid(path, digits, rows, rows)
             return path

@@ -31,6 +31,9 @@ class ToyExperiment(Experiment):
         Key("VIS.num_points", int, low=1),
     ]
 
+    def monitorable(self):
+        return ["toy.swd"]
+
     def build_model(self, settings: Dict[str, Any]) -> GAN:
         generator = ToyGenerator(noise_dim=settings["noise_dim"], width=settings["width"],
                                  hidden_layers=settings["hidden_layers"])
@@ -63,12 +66,7 @@ class ToyExperiment(Experiment):
         output_dir = self.output_dir
 
         def draw(solver, tag: str) -> str:
-            import paddle
-
-            with paddle.no_grad():
-                solver.model.eval()
-                fake = solver.model({"z": paddle.to_tensor(noise)})["x"].numpy()
-                solver.model.train()
+            fake = solver.model.generate({"z": noise})
             path = os.path.join(output_dir, f"toy_{tag}.png")
             visualize.plot_toy(path, real, fake, solver.model.critic if with_critic else None,
                                f"WGAN-GP {mode}, {solver.describe_weights()}")

@@ -79,6 +79,17 @@ def atomic_write_text(text: str, path: str) -> None:
     atomic_write(path, write)
 
 
+def atomic_savez(path: str, **arrays) -> None:
+    """``np.savez`` to ``path`` atomically (see ``atomic_write``); the name is kept as given."""
+    import numpy as np
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as f:  # a file object, so numpy does not append ".npz" to the temporary name
+            np.savez(f, **arrays)
+
+    atomic_write(path, write)
+
+
 def atomic_write_json(obj: Any, path: str) -> None:
     """Write ``obj`` as indented JSON to ``path`` atomically (see ``atomic_write``)."""
     atomic_write_text(json.dumps(obj, indent=1), path)

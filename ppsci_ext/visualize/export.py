@@ -8,6 +8,7 @@ from typing import Optional
 import numpy as np
 
 from ppsci_ext.errors import UserError
+from ppsci_ext.io.atomic import atomic_savez, atomic_write
 from ppsci_ext.data.images import to_uint8_images
 
 
@@ -29,17 +30,17 @@ def export_samples(folder: str, images: np.ndarray, fmt: str = "png", labels: Op
         str: The folder (PNG) or the ``.npz`` path written.
     """
     if fmt not in ("png", "npz"):
-        raise UserError(f"EVAL.export_format={fmt!r} is not supported; use png or npz.")
+        raise UserError(f"export format {fmt!r} is not supported; use png or npz.")
     os.makedirs(folder, exist_ok=True)
     pixels = to_uint8_images(images, value_range=(-1.0, 1.0))  # the Inception metrics' quantisation
     if fmt == "npz":
         path = os.path.join(folder, "samples.npz")
         arrays = {"images": pixels} if labels is None else {"images": pixels, "labels": np.asarray(labels)}
-        np.savez(path, **arrays)
+        atomic_savez(path, **arrays)
         return path
     from PIL import Image
 
     for i, img in enumerate(pixels):
         name = f"{i:06d}.png" if labels is None else f"{i:06d}_{int(labels[i])}.png"
-        Image.fromarray(img).save(os.path.join(folder, name))
+        atomic_write(os.path.join(folder, name), lambda tmp: Image.fromarray(img).save(tmp, format="PNG"))
     return folder

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
+
+from ppsci_ext.io.atomic import atomic_write
 
 
 def image_grid(images, rows: int = 10, cols: int = 10, padding: int = 1, pad_value: float = 1.0,
@@ -61,8 +61,5 @@ def save_image_grid(path: str, images, rows: int = 10, cols: int = 10, padding: 
     grid = image_grid(images, rows, cols, padding, value_range=value_range)
     if scale > 1:
         grid = grid.repeat(scale, axis=0).repeat(scale, axis=1)
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = f"{path}.tmp{os.getpid()}.png"
-    Image.fromarray(grid).save(tmp)
-    os.replace(tmp, path)  # a viewer polling the file never sees half a PNG
+    atomic_write(path, lambda tmp: Image.fromarray(grid).save(tmp, format="PNG"))  # a viewer never sees half a PNG
     return path

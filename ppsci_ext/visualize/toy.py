@@ -11,6 +11,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import paddle  # noqa: E402
 
+from ppsci_ext.io.atomic import atomic_write  # noqa: E402
+
 
 @paddle.no_grad()
 def critic_grid(critic, extent: float, resolution: int = 128, key: str = "x") -> np.ndarray:
@@ -67,6 +69,8 @@ def plot_toy(
               facecolor="#30123b", labelcolor="w")
     ax.set_title(title)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    try:
+        atomic_write(path, lambda tmp: fig.savefig(tmp, format="png"))
+    finally:
+        plt.close(fig)
     return path

@@ -146,6 +146,11 @@ def test_resume_refuses_changed_training_settings_unless_allowed(run, tmp_path):
     ("TRAIN.lr_critic=inf", ["TRAIN.lr_critic=inf is not allowed"]),
     ("MODEL.hidden_layers=-1", ["MODEL.hidden_layers=-1 is not allowed"]),
     ("use_vdl=yes_please", ["use_vdl='yes_please' is not allowed", "true or false"]),
+    ("TRAIN.monitor=fid", ["TRAIN.monitor=fid is not among", "toy.swd"]),
+    ("TRAIN.ema.decay=2", ["TRAIN.ema.decay=2 is not allowed", "< 1"]),
+    ("TRAIN.epochs=0", ["TRAIN.epochs=0 is not allowed"]),
+    ("seed=abc", ["seed='abc' is not allowed"]),
+    ("EVAL.batch_size=0", ["EVAL.batch_size=0 is not allowed"]),
 ])
 def test_bad_or_unused_keys_end_in_one_message(tmp_path, override, phrases):
     out, work = tmp_path / "out", tmp_path / "work"
@@ -177,3 +182,23 @@ def test_help_lists_the_package_keys(tmp_path, script):
     for unused in ["amp_level", "INFER.", "update_freq", "start_eval_epoch", "swa"]:
         assert unused not in text.split("Also honoured")[0], unused
     assert os.listdir(tmp_path) == []
+
+
+def test_cifar10_eval_that_only_samples_needs_no_archive(tmp_path):
+    import paddle
+
+    from ppsci_ext.arch import CifarResNetGenerator
+
+    paddle.seed(0)
+    gen = tmp_path / "RANDOM_cifar_gen.pdparams"
+    paddle.save(CifarResNetGenerator(dim=8, conditional=True).state_dict(), str(gen))
+    out = tmp_path / "eval"
+    proc = run_example("wgangp_cifar10.py", "mode=eval", f"output_dir={out}", f"EVAL.pretrained_gen_model_path={gen}",
+                       f"DATA.data_path={tmp_path / 'no_such_archive.tar.gz'}", "EVAL.inception_weights_path=null",
+                       "EVAL.export_samples=6", "EVAL.export_format=npz", "EVAL.batch_size=3", cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    data = json.loads((out / "metrics.json").read_text())
+    assert data["model"]["dim"] == 8 and data["model"]["conditional"] is True  # read off the weights
+    with np.load(data["exported"]) as samples:
+        assert samples["images"].shape == (6, 32, 32, 3) and samples["labels"].shape == (6,)
+    assert (out / "samples_eval.png").is_file()

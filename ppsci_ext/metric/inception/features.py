@@ -25,8 +25,8 @@ import numpy as np
 import paddle
 
 from ppsci_ext.data.images import Images, to_uint8_images
-from ppsci_ext.errors import UserError
-from ppsci_ext.io.atomic import atomic_write
+from ppsci_ext.errors import UserError, check_positive
+from ppsci_ext.io.atomic import atomic_savez
 from ppsci_ext.io.weights import cached_model
 from ppsci_ext.metric.fid import feature_statistics
 from ppsci_ext.metric.inception.network import InceptionV3FID
@@ -60,7 +60,7 @@ def _require_file(weights_path: str) -> str:
     if not weights_path or not os.path.isfile(weights_path):
         raise UserError(
             f"Inception weights {weights_path!r} not found; convert them with `ppsci-ext-convert "
-            "SOURCE OUT.pdparams` and set EVAL.inception_weights_path / --weights (see docs/metrics.md)."
+            "SOURCE OUT.pdparams` and give the converted file (see docs/metrics.md)."
         )
     return weights_path
 
@@ -103,8 +103,7 @@ def inception_outputs(
         (10000, 2048)
     """
     x = to_uint8_images(images, value_range)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise UserError(f"batch_size must be a positive integer, got {batch_size!r}.")
+    check_positive(batch_size, "batch_size", whole=True)
     if logits:
         net.require_logits()
     pool3, logit = [], []
@@ -129,12 +128,7 @@ def statistics_of(features: np.ndarray) -> Dict[str, np.ndarray]:
 
 def save_statistics(path: str, stats: Dict[str, np.ndarray], **info) -> None:
     """Write statistics to ``path`` (``.npz``) atomically: a temporary file, then a rename."""
-
-    def write(tmp: str) -> None:
-        with open(tmp, "wb") as f:  # a file object, so numpy does not append ".npz" to the name
-            np.savez(f, **stats, **{k: np.asarray(v) for k, v in info.items()})
-
-    atomic_write(path, write)
+    atomic_savez(path, **stats, **{k: np.asarray(v) for k, v in info.items()})
 
 
 def load_statistics(path: str) -> Dict[str, np.ndarray]:

@@ -29,7 +29,7 @@ class InceptionMetrics:
     given, else ``label_dict[key]`` (real images of the validator).
 
     Args:
-        weights_path (str): Converted Inception weights (``EVAL.inception_weights_path``).
+        weights_path (str): Converted Inception weights (``ppsci-ext-convert``).
         metrics (Sequence[str]): Any of "is", "fid", "kid". Defaults to ("is", "fid").
         key (str): Name of the images in both dicts. Defaults to "img".
         value_range (Tuple[float, float]): Range of float images. Defaults to (-1, 1).

@@ -24,6 +24,7 @@ import pytest
 
 from ppsci_ext.data import to_uint8_images
 from ppsci_ext.metric.inception import InceptionV3FID, tf1_resize_bilinear
+from conftest import ROOT
 from ppsci_ext.errors import UserError
 from ppsci_ext.metric import (
     FIDMetric,
@@ -43,7 +44,7 @@ from ppsci_ext.metric.inception.convert import convert
 from ppsci_ext.metric.inception import default_cache_dir
 from ppsci_ext.cli.score import score
 
-FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
+FIXTURES = os.path.join(ROOT, "tests", "fixtures")
 REFERENCE = os.path.join(FIXTURES, "inception_reference.npz")
 TOLERANCE = 1e-4  # the bound on the relative error of pool3 features
 

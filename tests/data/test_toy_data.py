@@ -43,7 +43,7 @@ def test_swissroll_statistics():
 def test_same_seed_same_points_and_bad_mode():
     a = sample_toy("25gaussians", 10, np.random.default_rng(5))
     assert np.array_equal(a, sample_toy("25gaussians", 10, np.random.default_rng(5)))
-    with pytest.raises(UserError, match="unknown DATA.mode='moons'.*8gaussians"):
+    with pytest.raises(UserError, match="unknown toy data 'moons'.*8gaussians"):
         sample_toy("moons", 10)
     with pytest.raises(UserError, match="positive"):
         sample_toy("swissroll", 0)

@@ -7,7 +7,9 @@ import sys
 import numpy as np
 import paddle
 
-WORKER = os.path.join(os.path.dirname(__file__), "scripts", "data_parallel_worker.py")
+from conftest import ROOT
+
+WORKER = os.path.join(ROOT, "tests", "scripts", "data_parallel_worker.py")
 
 
 def _run(args, tmp_path, name):
