@@ -156,6 +156,8 @@ class Experiment:
         if self.mode != "train" or not t.eval_during_train or not t.monitor:
             return
         names = self.monitorable()
+        if not names:
+            return  # nothing is scored (e.g. CIFAR-10 without Inception weights): there is nothing to monitor
         if not any(t.monitor == name or name.endswith("." + t.monitor) for name in names):
             raise UserError(f"TRAIN.monitor={t.monitor} is not among the lower-is-better metrics computed "
                             f"({', '.join(names) or 'none'}); set TRAIN.monitor to one of them, or null.")

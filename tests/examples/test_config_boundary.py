@@ -202,3 +202,12 @@ def test_cifar10_eval_that_only_samples_needs_no_archive(tmp_path):
     with np.load(data["exported"]) as samples:
         assert samples["images"].shape == (6, 32, 32, 3) and samples["labels"].shape == (6,)
     assert (out / "samples_eval.png").is_file()
+
+
+def test_a_missing_writer_package_is_named(tmp_path):
+    import importlib.util
+
+    if importlib.util.find_spec("visualdl") is not None:
+        pytest.skip("visualdl is installed")
+    line = one_error(run_example("wgangp_toy.py", f"output_dir={tmp_path}", "use_vdl=true", *SMALL, cwd=str(tmp_path)))
+    assert 'pip install "ppsci_ext[vdl]"' in line and "use_vdl=false" in line
