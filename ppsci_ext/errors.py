@@ -36,12 +36,13 @@ def exit_on_user_error(func: Callable) -> Callable:
         try:
             return func(*args, **kwargs)
         except UserError as e:
-            print(f"ERROR: {e}", file=sys.stderr, flush=True)
+            print(f"ERROR: {' '.join(str(e).split())}", file=sys.stderr, flush=True)  # one line, whatever it quotes
             sys.exit(2)
         except OSError as e:
             if e.errno not in DISK_ERRNOS:
                 raise
-            print(f"ERROR: {e.strerror}: {e.filename}. Free disk space or fix the permissions, or choose "
+            where = f": {e.filename}" if e.filename else ""
+            print(f"ERROR: {e.strerror}{where}. Free disk space or fix the permissions, or choose "
                   f"another output_dir=...; finished checkpoints are intact.", file=sys.stderr, flush=True)
             sys.exit(2)
 
@@ -54,6 +55,18 @@ def check_positive(value, name: str, whole: bool = False) -> None:
     if isinstance(value, bool) or not isinstance(value, kinds) or not math.isfinite(value) or value <= 0:
         what = "whole number" if whole else "number"
         raise UserError(f"{name} must be a positive {what}, got {value!r}.")
+
+
+def check_finite(values, what: str) -> None:
+    """Raise ``UserError`` if ``values`` (an array or tensor) holds NaN or infinity, saying how many."""
+    import numpy as np
+
+    array = np.asarray(values.numpy() if hasattr(values, "numpy") else values)
+    if np.issubdtype(array.dtype, np.floating):
+        bad = int(array.size - np.count_nonzero(np.isfinite(array)))
+        if bad:
+            raise UserError(f"{what}: {bad} of {array.size} values are NaN or infinite; the generator has "
+                            "diverged. Evaluate an earlier checkpoint, or train again with lower learning rates.")
 
 
 @contextlib.contextmanager
@@ -73,7 +86,7 @@ def as_user_error(message: str) -> Iterator[None]:
     except UserError:
         raise
     except Exception as e:  # noqa: BLE001 - the point is to catch what the parser raises
-        raise UserError(message.replace("{error}", f"{type(e).__name__}: {e}")) from None
+        raise UserError(message.replace("{error}", f"{type(e).__name__}: {' '.join(str(e).split())}")) from None
 
 
 @contextlib.contextmanager

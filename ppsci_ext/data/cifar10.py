@@ -100,7 +100,8 @@ def _read_archive(path: str, members: Sequence[str]) -> Dict[str, bytes]:
                     raise UserError(f"{path}: member {info.name} is not a regular file; the archive is not CIFAR-10.")
                 found[name] = tar.extractfile(info).read()
     except (tarfile.TarError, OSError, EOFError, ValueError) as e:  # gzip/zlib errors surface as these
-        raise UserError(f"{path} is not a readable tar.gz archive ({type(e).__name__}: {e}); the download is "
+        reason = (str(e).strip().splitlines() or [""])[0].rstrip(":")  # tarfile lists every method it tried
+        raise UserError(f"{path} is not a readable tar.gz archive ({type(e).__name__}: {reason}); the download is "
                         f"incomplete or damaged. {DOWNLOAD_HINT}.") from None
     missing = [f"{FOLDER}/{name}" for name in members if name not in found]
     if missing:

@@ -8,7 +8,7 @@ from typing import Optional, Tuple, Union
 import numpy as np
 import paddle
 
-from ppsci_ext.errors import UserError
+from ppsci_ext.errors import UserError, check_finite
 
 Images = Union[np.ndarray, paddle.Tensor]
 
@@ -45,8 +45,7 @@ def to_uint8_images(images: Images, value_range: Optional[Tuple[float, float]] =
         low, high = float(value_range[0]), float(value_range[1])
         if not high > low:
             raise UserError(f"value_range must be (low, high) with high > low, got {value_range!r}.")
-        if not np.all(np.isfinite(x)):
-            raise UserError("images contain NaN or infinity; the generator diverged.")
+        check_finite(x, "the images")
         x = np.clip(np.floor((x.astype(np.float64) - low) / (high - low) * 255.99), 0, 255).astype(np.uint8)
     if x.shape[-1] == 1:
         x = np.repeat(x, 3, axis=-1)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import gzip
 import importlib.util
+import math
 import os
 import zlib
 from typing import Dict, Tuple
@@ -101,13 +102,18 @@ def check_mnist_arrays(images: np.ndarray, labels: np.ndarray, source: str) -> T
                         f"({type(images).__name__}, {type(labels).__name__}).")
     if images.ndim < 2 or int(np.prod(images.shape[1:])) != 784 or images.ndim > 4:
         raise UserError(f"{source}: images have shape {images.shape}; MNIST images are [N, 784] or [N, 28, 28].")
+    if images.shape[0] == 0:
+        raise UserError(f"{source} holds no images; give the full MNIST file (or idx files) with every split.")
     if labels.shape != (images.shape[0],):
         raise UserError(f"{source}: labels have shape {labels.shape} but there are {images.shape[0]} images; "
                         "they must be one label per image.")
     if not (np.issubdtype(images.dtype, np.floating) or np.issubdtype(images.dtype, np.integer)):
         raise UserError(f"{source}: images are of type {images.dtype}; expected floats in [0, 1].")
     images = images.astype(np.float32).reshape((-1,) + IMAGE_SHAPE)
-    if images.size and (not np.all(np.isfinite(images)) or images.min() < 0.0 or images.max() > 1.0):
+    bad = int(images.size - np.count_nonzero(np.isfinite(images)))
+    if bad:
+        raise UserError(f"{source}: {bad} pixel values are NaN or infinite; the file is damaged, get it again.")
+    if images.size and (images.min() < 0.0 or images.max() > 1.0):
         raise UserError(f"{source}: image values span [{np.nanmin(images):g}, {np.nanmax(images):g}]; expected "
                         "floats in [0, 1] (divide 0..255 pixel values by 255).")
     if not np.issubdtype(labels.dtype, np.integer):
@@ -151,7 +157,7 @@ def read_idx(path: str) -> np.ndarray:
     if len(raw) < header:
         raise UserError(f"{path!r} is truncated inside its header; download it again.")
     shape = tuple(int(d) for d in np.frombuffer(raw, ">u4", ndim, 4))
-    expected = header + int(np.prod(shape))
+    expected = header + math.prod(shape)  # Python integers: a forged header cannot overflow the check
     if len(raw) != expected:
         raise UserError(f"{path!r} holds {len(raw) - header} bytes of data but its header {shape} needs "
                         f"{expected - header}; the file is truncated or corrupt, download it again.")

@@ -23,7 +23,15 @@ from omegaconf import DictConfig, OmegaConf
 
 from ppsci_ext.arch import GAN
 from ppsci_ext.errors import UserError, about
-from ppsci_ext.experiment.config import Key, check_config, check_ppsci_keys, command_line_overrides, get, show
+from ppsci_ext.experiment.config import (
+    Key,
+    check_config,
+    check_ppsci_keys,
+    check_unknown_keys,
+    command_line_overrides,
+    get,
+    show,
+)
 from ppsci_ext.io.atomic import atomic_write_json
 from ppsci_ext.io.weights import CHECKPOINT_FORMAT, extract_network, load_checked, load_file
 from ppsci_ext.loss import WGANGPLoss
@@ -60,6 +68,7 @@ COMMON_KEYS = [
     Key("TRAIN.monitor", str, nullable=True),
     Key("TRAIN.checkpoint_path", str, nullable=True),
     Key("TRAIN.allow_resume_changes", bool),
+    Key("TRAIN.overwrite", bool),
     Key("TRAIN.ema.use_ema", bool),
     Key("TRAIN.ema.decay", float, low=0, high=1, low_open=True, high_open=True),
     Key("TRAIN.ema.avg_freq", int, low=1),
@@ -89,6 +98,7 @@ class Experiment:
     def __init__(self, cfg: DictConfig):
         keys = COMMON_KEYS + list(self.keys)
         check_config(cfg, keys)
+        check_unknown_keys(cfg, [k.path for k in keys])
         check_ppsci_keys(cfg, [k.path for k in keys] + list(HONOURED))
         self.cfg = cfg
         self.mode = cfg.mode
@@ -187,9 +197,24 @@ class Experiment:
         logger.init_logger("ppsci", os.path.join(self.output_dir, f"{self.mode}.log"), self.cfg.log_level)
 
     # --------------------------------------------------------------------- train
+    def _check_output_dir(self) -> None:
+        """A new run never replaces the checkpoints of another one (unless TRAIN.overwrite)."""
+        t = self.cfg.TRAIN
+        folder = os.path.join(self.output_dir, "checkpoints")
+        found = sorted(n for n in os.listdir(folder) if n.endswith(".pdckpt")) if os.path.isdir(folder) else []
+        if not found or t.overwrite:
+            return
+        if t.checkpoint_path and os.path.dirname(os.path.abspath(t.checkpoint_path)) == os.path.abspath(folder):
+            return  # continuing the run that wrote them
+        latest = os.path.join(folder, "latest.pdckpt" if "latest.pdckpt" in found else found[0])
+        raise UserError(f"output_dir={self.output_dir} holds the checkpoints of another run ({', '.join(found)}); "
+                        f"continue it with TRAIN.checkpoint_path={latest}, choose another output_dir=..., or set "
+                        "TRAIN.overwrite=true to replace them.")
+
     def train(self) -> AdversarialSolver:
         """Train (resuming from TRAIN.checkpoint_path when set), then write curves and metrics.json."""
         t = self.cfg.TRAIN
+        self._check_output_dir()
         settings = self.yaml_model_settings()
         model = self.build_model(settings)
         arrays, labels = self.train_data()

@@ -65,9 +65,9 @@ class Key:
                     list: "a list"}[self.kind]
             bounds = []
             if self.low is not None:
-                bounds.append(f"{'>' if self.low_open else '>='} {self.low:g}")
+                bounds.append(f"{'>' if self.low_open else '>='} {_number(self.low)}")
             if self.high is not None:
-                bounds.append(f"{'<' if self.high_open else '<='} {self.high:g}")
+                bounds.append(f"{'<' if self.high_open else '<='} {_number(self.high)}")
             what += " " + " and ".join(bounds) if bounds else ""
         return what + (" or null" if self.nullable else "")
 
@@ -103,6 +103,10 @@ class Key:
         return None
 
 
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
 def get(cfg: DictConfig, path: str, default: Any = _MISSING) -> Any:
     """The value at a dotted ``path`` of ``cfg`` (``default`` when it is absent)."""
     node: Any = cfg
@@ -127,7 +131,8 @@ def check_config(cfg: DictConfig, keys: Iterable[Key]) -> None:
         except Exception as e:  # an interpolation that cannot be resolved
             raise UserError(f"{key.path} cannot be read ({e}); it must be {key.describe()}.") from None
         if isinstance(value, (DictConfig, ListConfig)) and key.kind is not list:
-            raise UserError(f"{key.path} is a group of keys, but it must be {key.describe()}.")
+            given = OmegaConf.to_container(value, resolve=False)
+            raise UserError(f"{key.path}={given!r} is not allowed: {key.path} must be {key.describe()}.")
         bad = key.problem(value)
         if bad is not None:
             raise UserError(f"{key.path}={bad} is not allowed: {key.path} must be {key.describe()}.")
@@ -206,6 +211,25 @@ def check_ppsci_keys(cfg: DictConfig, declared: Sequence[str]) -> None:
                        if a and (path == prefix or path.startswith(prefix + "."))), None)
         advice = advice or "this package does not read it; remove it"
         raise UserError(f"{path}={value!r} is a PaddleScience setting this package does not use: {advice}.")
+
+
+def check_unknown_keys(cfg: DictConfig, declared: Sequence[str], free: Sequence[str] = ("hydra", "wandb_config")) -> None:
+    """Refuse keys that neither this package nor PaddleScience's defaults list know (a typo, a ``+KEY=``).
+
+    Args:
+        cfg (DictConfig): The composed config.
+        declared (Sequence[str]): Keys the experiment reads.
+        free (Sequence[str]): Groups whose content is not checked here (Hydra's own, W&B's arguments).
+
+    Raises:
+        UserError: Naming the first unknown key.
+    """
+    known = set(declared) | set(ppsci_defaults())
+    values = OmegaConf.to_container(OmegaConf.masked_copy(cfg, [k for k in cfg if k not in free]), resolve=False)
+    for path in _flatten(values):
+        if path not in known:
+            raise UserError(f"{path} is not a key of this run; check its spelling (--help lists every key) "
+                            "or remove it.")
 
 
 def command_line_overrides(cfg: Optional[DictConfig] = None) -> Dict[str, str]:

@@ -9,6 +9,7 @@ removes its temporary file.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import re
@@ -57,9 +58,12 @@ def atomic_write(path: str, write: Callable[[str], None]) -> None:
     except OSError as e:
         with contextlib.suppress(OSError):
             os.remove(tmp)
+        if e.errno in (errno.EEXIST, errno.ENOTDIR):
+            raise UserError(f"could not write {path}: a part of its folder path is a regular file, not a folder; "
+                            "write it somewhere else.") from None
         raise UserError(
-            f"could not write {path}: {e.strerror or e}. Free disk space or choose a "
-            f"writable output_dir=...; any previous {os.path.basename(path)} there is intact."
+            f"could not write {path}: {e.strerror or e}. Free disk space or write to another, writable folder; "
+            f"any previous {os.path.basename(path)} there is intact."
         ) from None
     _fsync_directory(directory)
 

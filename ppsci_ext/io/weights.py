@@ -29,8 +29,12 @@ def resolve_weights_path(path: str) -> str:
             return download.get_weights_path_from_url(path)
         except Exception as e:  # network errors come in many types
             raise UserError(f"could not download weights from {path}: {e}") from None
+    if os.path.isdir(path):
+        raise UserError(f"{path} is a folder, not a weights file; give a .pdparams or .pdckpt file in it.")
     if not os.path.isfile(path):
         raise UserError(f"weights file {path} does not exist; check the path (or URL) you gave.")
+    if os.path.getsize(path) == 0:
+        raise UserError(f"weights file {path} is empty; it was not written completely, give another file.")
     return path
 
 

@@ -22,7 +22,7 @@ import numpy as np
 import paddle
 
 from ppsci_ext.arch.mnist import MNISTClassifier
-from ppsci_ext.errors import UserError
+from ppsci_ext.errors import UserError, check_finite
 from ppsci_ext.io.weights import cached_model, load_network
 from ppsci_ext.metric.fid import feature_statistics, frechet_distance
 from ppsci_ext.metric.isc import inception_score
@@ -69,8 +69,7 @@ def classifier_outputs(images, net: MNISTClassifier, batch_size: int = 500) -> D
     x = images.numpy() if isinstance(images, paddle.Tensor) else np.asarray(images)
     if x.ndim < 2 or x.shape[0] == 0 or int(np.prod(x.shape[1:])) != 784:
         raise UserError(f"the MNIST classifier needs [N, 1, 28, 28] images, got shape {x.shape}.")
-    if not np.all(np.isfinite(x)):
-        raise UserError("images contain NaN or infinity; the generator diverged.")
+    check_finite(x, "the images")
     x = x.reshape(-1, 1, 28, 28).astype(np.float32)
     logits, features = [], []
     net.eval()

@@ -15,6 +15,7 @@ from typing import Dict, Optional
 import numpy as np
 
 from ppsci_ext.data.toy import check_toy_mode, mode_centers, mode_std
+from ppsci_ext.errors import check_finite
 
 
 def _as_numpy(x) -> np.ndarray:
@@ -98,6 +99,7 @@ class ToyMetric:
 
     def __call__(self, output_dict, label_dict: Optional[dict] = None) -> Dict[str, float]:
         fake = _as_numpy(output_dict[self.key])
+        check_finite(fake, "the generated points")
         result = {}
         if self.mode != "swissroll":
             result.update(mode_coverage(fake, mode_centers(self.mode), mode_std(self.mode)))

@@ -11,6 +11,8 @@ written beside it for eval and for sharing. All of them are written by
 
 from __future__ import annotations
 
+import math
+import numbers
 import os
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -132,6 +134,111 @@ def report_training_changes(path: str, saved_yaml: Optional[str], current_yaml: 
         logger.warning(f"Resuming {path} with changed training settings: {'; '.join(changing)}")
 
 
+def _whole(value, low: int = 0) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= low
+
+
+def _weights_problem(value) -> Optional[str]:
+    if not isinstance(value, dict) or not value:
+        return "is not a dict of weights"
+    for key, tensor in value.items():
+        if getattr(tensor, "shape", None) is None:
+            return f"holds a {type(tensor).__name__} at {key!r}, not a tensor"
+        if not np.all(np.isfinite(np.asarray(tensor, dtype=np.float64))):
+            return f"holds NaN or Inf weights (in {key}): the run had diverged when it was written"
+    return None
+
+
+def _optimizer_problem(value) -> Optional[str]:
+    if not isinstance(value, dict):
+        return "is not a dict"
+    for key, item in value.items():
+        if key == "LR_Scheduler":
+            if not (isinstance(item, dict) and _whole(item.get("last_epoch"), -1)
+                    and isinstance(item.get("last_lr"), numbers.Real) and math.isfinite(item["last_lr"])):
+                return "has an LR schedule that is not {last_epoch: int, last_lr: number}"
+        elif getattr(item, "shape", None) is None:
+            return f"holds a {type(item).__name__} at {key!r}, not a tensor"
+    return None
+
+
+def _sampler_problem(value) -> Optional[str]:
+    if not (isinstance(value, dict) and {"rng", "perm", "cursor"} <= set(value)):
+        return "is not {rng, perm, cursor}"
+    perm = value["perm"]
+    if not (isinstance(perm, np.ndarray) and perm.ndim == 1 and np.issubdtype(perm.dtype, np.integer)):
+        return "has a perm that is not a 1-D integer array"
+    if not np.array_equal(np.sort(perm), np.arange(len(perm))):
+        return f"has a perm that is not a permutation of 0..{len(perm) - 1}"
+    if not (_whole(value["cursor"]) and value["cursor"] <= len(perm)):
+        return f"has a cursor outside [0, {len(perm)}]"
+    rng = value["rng"]
+    if not (isinstance(rng, dict) and isinstance(rng.get("bit_generator"), str) and isinstance(rng.get("state"), dict)):
+        return "has a random state that is not NumPy's bit-generator state"
+    try:
+        np.random.default_rng().bit_generator.state = rng
+    except Exception:  # noqa: BLE001 - numpy says many ways that a state is malformed
+        return "has a random state that NumPy cannot restore"
+    return None
+
+
+def _rng_problem(value) -> Optional[str]:
+    if not (isinstance(value, dict) and isinstance(value.get("paddle"), list) and value["paddle"]
+            and all(type(s).__name__ == "GeneratorState" for s in value["paddle"])):
+        return "has no Paddle random state"
+    state = value.get("numpy")
+    if not (isinstance(state, tuple) and len(state) == 5 and state[0] == "MT19937"
+            and isinstance(state[1], np.ndarray) and state[1].shape == (624,)):
+        return "has no NumPy random state"
+    return None
+
+
+def _best_problem(value) -> Optional[str]:
+    if not (isinstance(value, dict) and isinstance(value.get("metric"), numbers.Real)
+            and not math.isnan(value["metric"]) and _whole(value.get("epoch"))):
+        return "is not {metric: number, epoch: int}"
+    return None
+
+
+def _history_problem(value) -> Optional[str]:
+    if not (isinstance(value, dict) and all(isinstance(value.get(k), list) for k in ("train", "eval"))
+            and all(isinstance(r, dict) for k in ("train", "eval") for r in value[k])):
+        return "is not {train: [records], eval: [records]}"
+    return None
+
+
+# What each field of a full checkpoint must hold: a function of the value -> a problem or None.
+FIELD_CHECKS = {
+    "version": lambda v: None if isinstance(v, str) else "is not a string",
+    "experiment": lambda v: None if isinstance(v, str) else "is not a string",
+    "generator": _weights_problem,
+    "critic": _weights_problem,
+    "generator_ema": _weights_problem,
+    "optimizer_g": _optimizer_problem,
+    "optimizer_d": _optimizer_problem,
+    "epoch": lambda v: None if _whole(v) else "is not a whole number >= 0",
+    "global_step": lambda v: None if _whole(v) else "is not a whole number >= 0",
+    "best": _best_problem,
+    "history": _history_problem,
+    "rng": _rng_problem,
+    "sampler": _sampler_problem,
+    "config": lambda v: None if v is None or isinstance(v, str) else "is not a YAML string",
+}
+
+
+def field_problems(state: Dict[str, Any]) -> List[str]:
+    """The fields of a loaded checkpoint that do not hold what this package writes, one line each."""
+    problems = []
+    for key, check in FIELD_CHECKS.items():
+        if key in state:
+            problem = check(state[key])
+            if problem:
+                problems.append(f"field {key!r} {problem}")
+    if _whole(state.get("epoch")) and _whole(state.get("global_step")) and state["global_step"] < state["epoch"]:
+        problems.append("field 'global_step' is smaller than 'epoch'")
+    return problems
+
+
 def resume_problems(state: Dict[str, Any], experiment: str, layers: Dict[str, nn.Layer]) -> List[str]:
     """What keeps ``state`` (a loaded full checkpoint) from resuming this run, one line each.
 
@@ -148,6 +255,7 @@ def resume_problems(state: Dict[str, Any], experiment: str, layers: Dict[str, nn
         problems.append(f"missing {', '.join(missing)}")
     if unknown:
         problems.append(f"unknown {', '.join(unknown)}")
+    problems += field_problems(state)
     for which, layer in layers.items():
         lines = mismatches(layer, state[which]) if isinstance(state.get(which), dict) else []
         if lines:
@@ -218,10 +326,11 @@ def resume(solver, path: str) -> None:
     state = load_checkpoint(path)
     model = solver.model
     problems = resume_problems(state, solver.experiment, {"generator": model.generator, "critic": model.critic})
-    saved_samples = len(state["sampler"]["perm"]) if "sampler" in state else solver.real_batches.num_samples
-    if saved_samples != solver.real_batches.num_samples:
-        problems.append(f"real data: {saved_samples} samples in file, {solver.real_batches.num_samples} now")
-    differences = config_differences(state.get("config"), solver.config_yaml)
+    sampler = state.get("sampler")
+    if _sampler_problem(sampler) is None and len(sampler["perm"]) != solver.real_batches.num_samples:
+        problems.append(f"real data: {len(sampler['perm'])} samples in file, {solver.real_batches.num_samples} now")
+    saved_config = state.get("config") if isinstance(state.get("config"), str) else None
+    differences = config_differences(saved_config, solver.config_yaml)
     if problems:
         settings = f" Settings that differ: {'; '.join(differences)}." if differences else ""
         raise UserError(
@@ -231,7 +340,7 @@ def resume(solver, path: str) -> None:
         )
     if differences:
         logger.warning(f"Resuming {path} with settings that differ from its own: {'; '.join(differences)}")
-    report_training_changes(path, state.get("config"), solver.config_yaml, solver.allow_resume_changes)
+    report_training_changes(path, saved_config, solver.config_yaml, solver.allow_resume_changes)
     model.generator.set_state_dict(state["generator"])
     model.critic.set_state_dict(state["critic"])
     load_optimizer_state(solver.optimizer_g, model.generator, state["optimizer_g"])

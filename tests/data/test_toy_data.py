@@ -47,3 +47,32 @@ def test_same_seed_same_points_and_bad_mode():
         sample_toy("moons", 10)
     with pytest.raises(UserError, match="positive"):
         sample_toy("swissroll", 0)
+
+
+def test_idx_header_sizes_are_checked_without_overflow(tmp_path):
+    import struct
+
+    from ppsci_ext.data.mnist import read_idx
+
+    path = tmp_path / "forged-idx3-ubyte"
+    path.write_bytes(b"\x00\x00\x08\x04" + struct.pack(">4I", 2**16, 2**16, 2**16, 2**16))  # 2^64 bytes: 0 in int64
+    with pytest.raises(UserError, match="holds 0 bytes of data but its header"):
+        read_idx(str(path))
+
+
+def test_an_empty_split_is_named(tmp_path):
+    from ppsci_ext.data.mnist import check_mnist_arrays
+
+    with pytest.raises(UserError, match="test split holds no images"):
+        check_mnist_arrays(np.zeros((0, 784), np.float32), np.zeros((0,), np.int64), "mnist.pkl.gz test split")
+
+
+def test_nan_pixels_are_one_message_without_warnings(tmp_path):
+    import warnings
+
+    from ppsci_ext.data.mnist import check_mnist_arrays
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's all-NaN warning would be printed before the message
+        with pytest.raises(UserError, match="784 pixel values are NaN or infinite"):
+            check_mnist_arrays(np.full((1, 784), np.nan, np.float32), np.zeros((1,), np.int64), "x.pkl.gz train")

