@@ -22,7 +22,7 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from ppsci_ext.arch import GAN
-from ppsci_ext.errors import UserError, about
+from ppsci_ext.errors import UserError, about, as_user_error
 from ppsci_ext.experiment.config import (
     Key,
     check_config,
@@ -310,7 +310,9 @@ class Experiment:
         """MODEL settings of the generator in a loaded file; a contradicting command-line MODEL.* is refused."""
         settings = self.yaml_model_settings()
         if isinstance(obj, dict) and obj.get("format") == CHECKPOINT_FORMAT and isinstance(obj.get("config"), str):
-            saved = OmegaConf.create(obj["config"])
+            with as_user_error(f"{path} stores a config that is not readable YAML ({{error}}); it was edited or is "
+                               "damaged, give its *_gen.pdparams file instead"):
+                saved = OmegaConf.create(obj["config"])
             found = {k: get(saved, f"MODEL.{k}") for k in self.model_keys if get(saved, f"MODEL.{k}", _ABSENT)
                      is not _ABSENT}
         else:

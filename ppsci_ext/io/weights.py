@@ -93,6 +93,9 @@ def extract_network(obj: Any, which: str, path: str) -> Dict[str, Any]:
     if isinstance(obj, dict) and obj.get("format") == CHECKPOINT_FORMAT:
         if which == "generator" and "generator_ema" in obj:
             return obj["generator_ema"]
+        if which not in obj:
+            raise UserError(f"{path} is a training checkpoint without its {which!r} field; it is damaged or was "
+                            "edited, use another checkpoint or its *_gen.pdparams / *_dis.pdparams files.")
         return obj[which]
     if isinstance(obj, dict) and "format" in obj:
         raise UserError(f"{path} is a checkpoint of unknown format {obj['format']!r}.")

@@ -223,3 +223,24 @@ def test_a_nan_generator_is_a_clear_error(tmp_path):
                                  "VIS.num_points=100", cwd=str(tmp_path)))
     assert "the generated points: 200 of 200 values are NaN or infinite" in line, line
     assert not (tmp_path / "eval" / "metrics.json").exists()
+
+
+def test_tampered_checkpoints_for_eval_are_clear_errors(tmp_path):
+    from ppsci_ext.io import atomic_save, load_file
+
+    out = tmp_path / "run"
+    assert run_example("wgangp_toy.py", f"output_dir={out}", "TRAIN.epochs=1", *SMALL, cwd=str(tmp_path)).returncode == 0
+    good = load_file(str(out / "checkpoints" / "latest.pdckpt"))
+    tampered = {
+        "no generator": {k: v for k, v in good.items() if k not in ("generator", "generator_ema")},
+        "config not YAML": {**good, "config": "a: [b"},
+        "NaN generator": {**good, "generator": {k: paddle.full(v.shape, float("nan")) for k, v in good["generator"].items()}},
+    }
+    for kind, state in tampered.items():
+        path = tmp_path / f"{kind.replace(' ', '_')}.pdckpt"
+        atomic_save(state, str(path))
+        cfg = compose("toy", tmp_path / "eval", "mode=eval", f"EVAL.pretrained_gen_model_path={path}",
+                      "DATA.num_eval_samples=100", "VIS.num_points=100")
+        with pytest.raises(UserError) as info:
+            ToyExperiment(cfg).evaluate()
+        assert "\n" not in str(info.value) and (str(path) in str(info.value) or "NaN" in str(info.value)), str(info.value)
