@@ -49,4 +49,27 @@ def configure_cpu() -> dict:
     os.environ.update(changed)
     # Paddle warns about a missing compiler cache on import; it is irrelevant here.
     warnings.filterwarnings("ignore", message="No ccache found")
+    if "OMP_NUM_THREADS" in changed:
+        _import_paddle_without_omp_warning()
     return changed
+
+
+def _import_paddle_without_omp_warning() -> None:
+    """Import Paddle without the two-line OMP_NUM_THREADS warning that the thread default above triggers.
+
+    Paddle prints it on import whenever OMP_NUM_THREADS > 1, because OpenBLAS
+    builds cannot use several threads. The PyPI wheels use MKL, where the
+    warning does not apply, so it is dropped for them; on an OpenBLAS build it
+    is printed as usual. Everything else Paddle prints on import is kept.
+    """
+    import contextlib
+    import io
+
+    captured = io.StringIO()
+    with contextlib.redirect_stderr(captured):
+        import paddle
+    lines = captured.getvalue().splitlines(keepends=True)
+    if getattr(paddle.version, "with_mkl", "OFF") == "ON":
+        lines = [line for line in lines if not line.startswith(("WARNING: OMP_NUM_THREADS set to",
+                                                                "PLEASE USE OMP_NUM_THREADS WISELY"))]
+    sys.stderr.write("".join(lines))

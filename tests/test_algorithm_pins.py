@@ -367,7 +367,7 @@ def test_toy_metric_on_hand_made_points():
     two = ToyMetric("8gaussians")({"x": samples}, {"x": samples + 2 * shift})["swd"]
     assert 0.0 < one <= 0.5 + 1e-9  # mean |shift . u| over unit directions u, at most |shift|
     assert two == pytest.approx(2 * one, rel=1e-9)
-    assert set(ToyMetric("8gaussians")({"x": samples})) == {"modes", "high_quality"}
+    assert set(ToyMetric("8gaussians")({"x": samples})) == {"modes", "high_quality", "reverse_kl"}
 
 
 # --- (4) the 10-split Inception Score -------------------------------------------------------------------

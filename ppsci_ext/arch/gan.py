@@ -8,6 +8,8 @@ import numpy as np
 import paddle
 from ppsci.arch import base
 
+from ppsci_ext.progress import progress
+
 
 class GAN(base.Arch):
     """Pair of a generator and a critic, trained adversarially.
@@ -47,7 +49,8 @@ class GAN(base.Arch):
             inputs["y"] = labels
         return inputs
 
-    def generate(self, inputs: Dict[str, np.ndarray], batch_size: Optional[int] = None) -> np.ndarray:
+    def generate(self, inputs: Dict[str, np.ndarray], batch_size: Optional[int] = None,
+                 what: str = "generating samples") -> np.ndarray:
         """Samples for fixed generator inputs (numpy), in batches of ``batch_size``, without gradients.
 
         The layers keep their mode: the CIFAR-10 generator's batch norm uses batch
@@ -56,10 +59,11 @@ class GAN(base.Arch):
         n = len(inputs["z"])
         step = batch_size or max(n, 1)
         out = []
-        with paddle.no_grad():
+        with paddle.no_grad(), progress(n, what) as bar:
             for start in range(0, n, step):
                 batch = {k: paddle.to_tensor(v[start:start + step]) for k, v in inputs.items()}
                 out.append(self.generator(batch)[self.sample_key].numpy())
+                bar.update(len(out[-1]))
         return np.concatenate(out)
 
     def forward(self, x: Dict[str, paddle.Tensor]) -> Dict[str, paddle.Tensor]:

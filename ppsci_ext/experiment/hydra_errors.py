@@ -67,7 +67,8 @@ def install() -> None:
         except Exception as ex:  # noqa: BLE001 - sorted below; anything else goes to Hydra's reporter
             message = None if os.environ.get("HYDRA_FULL_ERROR") == "1" else one_line(ex)
             if message is None:
-                return hydra_report(lambda: _reraise(ex))
+                error = ex
+                return hydra_report(lambda: _reraise(error))
             print(f"ERROR: {message}", file=sys.stderr, flush=True)
             sys.exit(2)
 

@@ -29,6 +29,7 @@ class ToyExperiment(Experiment):
         Key("MODEL.hidden_layers", int, low=0),
         Key("EVAL.pretrained_dis_model_path", str, nullable=True),
         Key("VIS.num_points", int, low=1),
+        Key("TRAIN.eval_prdc", bool),
     ]
 
     def monitorable(self):
@@ -56,7 +57,10 @@ class ToyExperiment(Experiment):
         rng = np.random.default_rng(self.seed + 1)
         noise = {"z": rng.standard_normal((n, settings["noise_dim"])).astype(np.float32)}
         real = {"x": data.sample_toy(self.cfg.DATA.mode, n, rng)}
-        return sample_validator(noise, real, self.cfg.EVAL.batch_size, {"toy": metric.ToyMetric(self.cfg.DATA.mode)})
+        metrics = {"toy": metric.ToyMetric(self.cfg.DATA.mode)}
+        if not training or self.cfg.TRAIN.eval_prdc:  # precision/recall, density/coverage on the raw points
+            metrics["prdc"] = metric.PRDCMetric(key="x")
+        return sample_validator(noise, real, self.cfg.EVAL.batch_size, metrics)
 
     def picture_fn(self, settings: Dict[str, Any], with_critic: bool):
         mode, n = self.cfg.DATA.mode, self.cfg.VIS.num_points

@@ -23,7 +23,8 @@ from ppsci_ext.metric.inception import (
 )
 from ppsci_ext.metric.isc import inception_score
 from ppsci_ext.metric.kid import kernel_inception_distance
-from ppsci_ext.metric.toy import ToyMetric, mode_coverage, sliced_wasserstein
+from ppsci_ext.metric.prdc import PRDCMetric, density_coverage, knn_radii, precision_recall
+from ppsci_ext.metric.toy import ToyMetric, mode_coverage, reverse_kl, sliced_wasserstein
 
 __all__ = [
     "MNISTClassifierMetric",
@@ -32,6 +33,11 @@ __all__ = [
     "load_classifier",
     "mnist_score",
     "ToyMetric",
+    "PRDCMetric",
+    "density_coverage",
+    "knn_radii",
+    "precision_recall",
+    "reverse_kl",
     "mode_coverage",
     "sliced_wasserstein",
     "PROTOCOL",

@@ -26,6 +26,7 @@ from ppsci_ext.errors import UserError, check_finite
 from ppsci_ext.io.weights import cached_model, load_network
 from ppsci_ext.metric.fid import feature_statistics, frechet_distance
 from ppsci_ext.metric.isc import inception_score
+from ppsci_ext.progress import progress
 
 SHIPPED_CLASSIFIER = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "pretrained",
                                   "mnist_classifier.pdparams")
@@ -73,11 +74,12 @@ def classifier_outputs(images, net: MNISTClassifier, batch_size: int = 500) -> D
     x = x.reshape(-1, 1, 28, 28).astype(np.float32)
     logits, features = [], []
     net.eval()
-    with paddle.no_grad():
+    with paddle.no_grad(), progress(len(x), "MNIST classifier features") as bar:
         for i in range(0, len(x), batch_size):
             out = net({net.input_keys[0]: paddle.to_tensor(x[i : i + batch_size])})
             logits.append(out[net.output_keys[0]].numpy())
             features.append(out[net.output_keys[1]].numpy())
+            bar.update(min(batch_size, len(x) - i))
     return {"logits": np.concatenate(logits).astype(np.float64),
             "features": np.concatenate(features).astype(np.float64)}
 

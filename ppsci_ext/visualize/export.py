@@ -9,6 +9,7 @@ import numpy as np
 
 from ppsci_ext.errors import UserError
 from ppsci_ext.io.atomic import atomic_savez, atomic_write
+from ppsci_ext.progress import progress
 from ppsci_ext.data.images import to_uint8_images
 
 
@@ -40,7 +41,9 @@ def export_samples(folder: str, images: np.ndarray, fmt: str = "png", labels: Op
         return path
     from PIL import Image
 
-    for i, img in enumerate(pixels):
-        name = f"{i:06d}.png" if labels is None else f"{i:06d}_{int(labels[i])}.png"
-        atomic_write(os.path.join(folder, name), lambda tmp: Image.fromarray(img).save(tmp, format="PNG"))
+    with progress(len(pixels), f"exporting samples to {folder}") as bar:
+        for i, img in enumerate(pixels):
+            name = f"{i:06d}.png" if labels is None else f"{i:06d}_{int(labels[i])}.png"
+            atomic_write(os.path.join(folder, name), lambda tmp: Image.fromarray(img).save(tmp, format="PNG"))
+            bar.update()
     return folder

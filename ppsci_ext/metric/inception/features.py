@@ -30,6 +30,7 @@ from ppsci_ext.io.atomic import atomic_savez
 from ppsci_ext.io.weights import cached_model
 from ppsci_ext.metric.fid import feature_statistics
 from ppsci_ext.metric.inception.network import InceptionV3FID
+from ppsci_ext.progress import progress
 
 # Every default of the protocol, in one place.
 PROTOCOL = {
@@ -83,8 +84,9 @@ def inception_outputs(
     batch_size: int = PROTOCOL["batch_size"],
     logits: bool = False,
     value_range: Optional[Tuple[float, float]] = None,
+    what: str = "Inception features",
 ) -> Dict[str, np.ndarray]:
-    """Run images through the network in batches.
+    """Run images through the network in batches (a progress bar appears when it takes a while).
 
     Args:
         images: uint8 images (see ``to_uint8_images`` for layouts; float images need ``value_range``).
@@ -92,6 +94,7 @@ def inception_outputs(
         batch_size (int): Images per forward pass. Defaults to 50.
         logits (bool): Also return the 1008 logits (IS). Defaults to False.
         value_range (Optional[Tuple[float, float]]): Range of float images.
+        what (str): What the progress bar calls this step.
 
     Returns:
         Dict[str, np.ndarray]: ``pool3`` ``[N, 2048]`` float32, and ``logits`` ``[N, 1008]`` when asked.
@@ -107,13 +110,14 @@ def inception_outputs(
     if logits:
         net.require_logits()
     pool3, logit = [], []
-    with paddle.no_grad():
+    with paddle.no_grad(), progress(len(x), what) as bar:
         for start in range(0, len(x), batch_size):
             batch = paddle.to_tensor(x[start : start + batch_size].transpose(0, 3, 1, 2))
             features = net.pool3(net.preprocess(batch))
             pool3.append(features.numpy())
             if logits:
                 logit.append(net.logits(features).numpy())
+            bar.update(len(batch))
     out = {"pool3": np.concatenate(pool3) if pool3 else np.zeros((0, 2048), np.float32)}
     if logits:
         out["logits"] = np.concatenate(logit) if logit else np.zeros((0, 1008), np.float32)
@@ -196,7 +200,8 @@ def dataset_statistics(
         if "features" in stats:
             return stats
     data = images() if callable(images) else images
-    stats = statistics_of(inception_outputs(data, load_inception(weights_path), batch_size)["pool3"])
+    stats = statistics_of(inception_outputs(data, load_inception(weights_path), batch_size,
+                                            what=f"Inception statistics of {name} (cached for later runs)")["pool3"])
     stats["num_images"] = np.asarray(len(stats["features"]))
     save_statistics(path, stats, weights_digest=digest)
     return stats

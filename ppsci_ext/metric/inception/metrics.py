@@ -104,7 +104,8 @@ class InceptionMetrics:
             stats = dataset_statistics(ref, self.dataset_name, self.weights_path, self.cache_dir, self.batch_size)
         else:
             stats = statistics_of(inception_outputs(ref, load_inception(self.weights_path), self.batch_size,
-                                                    value_range=self.value_range)["pool3"])
+                                                    value_range=self.value_range,
+                                                    what="Inception features of the real images")["pool3"])
         if "kid" in self.metrics and "features" not in stats:
             raise UserError("KID needs the real features, but the reference statistics hold only mu and sigma; "
                             "recompute them with `python -m ppsci_ext.cli.score IMAGES --save-stats PATH`.")
@@ -115,7 +116,7 @@ class InceptionMetrics:
     def __call__(self, output_dict: Dict[str, Images], label_dict: Optional[dict] = None) -> Dict[str, float]:
         if self.key not in output_dict:
             raise UserError(f"no generated images under {self.key!r}; the outputs are {sorted(output_dict)}.")
-        out = inception_outputs(
+        out = inception_outputs(  # of the generated images
             output_dict[self.key], load_inception(self.weights_path), self.batch_size,
             logits="is" in self.metrics, value_range=self.value_range,
         )
