@@ -67,15 +67,16 @@ class MNISTExperiment(Experiment):
         real_test = self._read("test")
         rng = np.random.default_rng(self.seed + 1)
         noise = {"z": rng.standard_normal((ev.num_samples, settings["noise_dim"])).astype(np.float32)}
-        with about(f"EVAL.classifier_path={show(ev.classifier_path)}"):
-            metrics = {"mnist": metric.MNISTClassifierMetric(ev.classifier_path, reference_images=real_test,
-                                                             batch_size=ev.batch_size)}
-        if ev.inception_weights_path:
+        metrics = {}
+        if ev.inception_weights_path:  # first: a bad file fails before the classifier's reference pass
             with about(f"EVAL.inception_weights_path={ev.inception_weights_path}"):
                 metrics["inception"] = metric.InceptionMetrics(
                     ev.inception_weights_path, metrics=tuple(ev.inception_metrics), value_range=(0.0, 1.0),
                     reference=data.to_uint8_images(real_test, (0.0, 1.0)),
                     dataset_name=f"mnist-test-{hashlib.sha256(real_test.tobytes()).hexdigest()[:12]}")  # per file
+        with about(f"EVAL.classifier_path={show(ev.classifier_path)}"):
+            metrics["mnist"] = metric.MNISTClassifierMetric(ev.classifier_path, reference_images=real_test,
+                                                            batch_size=ev.batch_size)
         return sample_validator(noise, {}, ev.batch_size, metrics)
 
     def picture_fn(self, settings: Dict[str, Any], with_critic: bool):
