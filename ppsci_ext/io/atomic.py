@@ -85,11 +85,18 @@ def atomic_write_text(text: str, path: str) -> None:
 
 def atomic_savez(path: str, **arrays) -> None:
     """``np.savez`` to ``path`` atomically (see ``atomic_write``); the name is kept as given."""
+    import io
+
     import numpy as np
 
+    # In memory first: numpy's zip writer, interrupted by a full disk, would be left open and print a
+    # traceback when garbage-collected; writing finished bytes fails cleanly.
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+
     def write(tmp: str) -> None:
-        with open(tmp, "wb") as f:  # a file object, so numpy does not append ".npz" to the temporary name
-            np.savez(f, **arrays)
+        with open(tmp, "wb") as f:
+            f.write(buffer.getbuffer())
 
     atomic_write(path, write)
 

@@ -261,7 +261,22 @@ def resume_problems(state: Dict[str, Any], experiment: str, layers: Dict[str, nn
         if lines:
             more = f" (and {len(lines) - 5} more)" if len(lines) > 5 else ""
             problems.append(f"different {which} architecture: {'; '.join(lines[:5])}{more}")
+        else:
+            field = {"generator": "optimizer_g", "critic": "optimizer_d"}[which]
+            if _optimizer_problem(state.get(field)) is None:
+                problems += [f"field {field!r}: {line}" for line in _moment_mismatches(layer, state[field])[:3]]
     return problems
+
+
+def _moment_mismatches(layer: nn.Layer, state: Dict[str, Any]) -> List[str]:
+    """Adam moments (keyed by structured parameter names) whose shape is not their parameter's."""
+    shapes = {name: list(p.shape) for name, p in layer.named_parameters()}
+    lines = []
+    for key, value in state.items():
+        name = max((n for n in shapes if key.startswith(n + "_")), key=len, default=None)
+        if name is not None and "moment" in key[len(name):] and list(value.shape) != shapes[name]:
+            lines.append(f"{key} has shape {list(value.shape)}, its parameter {shapes[name]}")
+    return lines
 
 
 def checkpoint_state(solver, epoch_id: int) -> Dict[str, Any]:

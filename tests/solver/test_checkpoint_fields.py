@@ -105,6 +105,8 @@ CASES = {
     "NaN best": (_edit("best", lambda b: {**b, "metric": float("nan")}), "field 'best' is not {metric"),
     "NaN generator": (_edit("generator", _nan_weights), "field 'generator' holds NaN or Inf weights"),
     "NaN generator average": (_edit("generator_ema", _nan_weights), "field 'generator_ema' holds NaN or Inf"),
+    "Adam moment of another shape": (_edit("optimizer_d", lambda o: {**o, next(k for k in o if "moment1" in k):
+                                      paddle.zeros([3, 3])}), "field 'optimizer_d': "),
     "LR schedule step a string": (_edit("optimizer_g", lambda o: {**o, "LR_Scheduler": {"last_epoch": "4",
                                   "last_lr": 0.1}}), "field 'optimizer_g' has an LR schedule"),
 }
