@@ -1,10 +1,13 @@
-"""Score images with IS / FID / KID from the command line (in the manner of torch-fidelity's CLI).
+"""Score images with IS / FID / KID / precision-recall from the command line (in the manner of torch-fidelity's CLI).
 
 ::
 
-    ppsci-ext-score samples/ --weights inception_fid_is.pdparams --is
-    ppsci-ext-score samples.npz cifar10_train.npz --weights inception_fid_is.pdparams --fid --kid
-    ppsci-ext-score cifar10_train_png/ --weights inception_fid.pdparams --save-stats cifar10_train.npz
+    ppsci-ext-score --input1 samples/ --weights inception_fid_is.pdparams --isc
+    ppsci-ext-score --input1 samples.npz --input2 cifar10_train.npz --weights inception_fid_is.pdparams --fid --kid --prc
+    ppsci-ext-score --input1 cifar10_train_png/ --weights inception_fid.pdparams --save-stats cifar10_train.npz --json
+
+The inputs may also be given by position (``ppsci-ext-score IMAGES [REFERENCE] ...``), and
+``python -m ppsci_ext.cli.score`` (or the older ``python -m ppsci_ext.metric.score``) is the same command.
 
 An input is a folder of images (PNG, JPEG, BMP; read in name order) or an
 ``.npz`` holding one uint8 image array (``--key`` picks one of several). The
@@ -37,6 +40,7 @@ from ppsci_ext.metric.inception import (
 )
 from ppsci_ext.metric.isc import inception_score
 from ppsci_ext.metric.kid import kernel_inception_distance
+from ppsci_ext.metric.prdc import density_coverage, precision_recall
 
 def read_input(path: str, key: Optional[str] = None) -> Dict[str, np.ndarray]:
     """Images (``{"images": ...}``) or statistics (``{"mu", "sigma", ...}``) from a folder or an ``.npz``."""
@@ -72,6 +76,7 @@ def score(
     kid_subsets: int = PROTOCOL["kid_subsets"],
     kid_subset_size: int = PROTOCOL["kid_subset_size"],
     save_stats: Optional[str] = None,
+    prc: bool = False,
 ) -> Dict[str, float]:
     """Compute the requested metrics of ``input1`` (against ``input2`` for FID / KID).
 
@@ -88,26 +93,30 @@ def score(
         kid_subsets (int): KID subsets.
         kid_subset_size (int): KID subset size.
         save_stats (Optional[str]): Write input1's statistics (with features) to this ``.npz``.
+        prc (bool): Compute precision / recall (k=3) and density / coverage (k=5) of input1 against input2
+            on the pool3 features.
 
     Returns:
-        Dict[str, float]: ``is_mean``/``is_std``, ``fid``, ``kid_mean``/``kid_std`` as requested.
+        Dict[str, float]: ``num_images`` of input1, and ``is_mean``/``is_std``, ``fid``, ``kid_mean``/``kid_std``,
+            ``precision``/``recall``/``density``/``coverage`` as requested.
     """
-    if not (isc or fid or kid or save_stats):
-        raise UserError("nothing to do: ask for --is, --fid, --kid and/or --save-stats PATH.")
-    if (fid or kid) and not input2:
-        raise UserError("FID and KID need a second input: reference images or a statistics .npz.")
+    if not (isc or fid or kid or prc or save_stats):
+        raise UserError("nothing to do: ask for --isc, --fid, --kid, --prc and/or --save-stats PATH.")
+    if (fid or kid or prc) and not input2:
+        raise UserError("FID, KID and precision/recall need a second input (--input2): reference images or a "
+                        "statistics .npz.")
     net = load_inception(weights)
     first = read_input(input1, key)
     if "images" not in first:
         raise UserError(f"{input1!r} holds statistics, not images; the first input must be images.")
     out = inception_outputs(first["images"], net, batch_size, logits=isc)
-    result: Dict[str, float] = {}
+    result: Dict[str, float] = {"num_images": len(out["pool3"])}
     if isc:
         result["is_mean"], result["is_std"] = inception_score(out["logits"], is_splits)
     if save_stats:
         save_statistics(save_stats, statistics_of(out["pool3"]), num_images=len(out["pool3"]),
                         weights_digest=weights_digest(weights))
-    if fid or kid:
+    if fid or kid or prc:
         second = read_input(input2, key)
         if "images" in second:
             second = statistics_of(inception_outputs(second["images"], net, batch_size)["pool3"])
@@ -120,6 +129,11 @@ def score(
             result["kid_mean"], result["kid_std"] = kernel_inception_distance(
                 out["pool3"], second["features"], kid_subsets, kid_subset_size
             )
+        if prc:
+            if "features" not in second:
+                raise UserError(f"{input2!r} has no features for precision/recall; recompute it with --save-stats.")
+            result["precision"], result["recall"] = precision_recall(second["features"], out["pool3"])
+            result["density"], result["coverage"] = density_coverage(second["features"], out["pool3"])
     return result
 
 
@@ -129,26 +143,36 @@ def main(argv: Optional[List[str]] = None) -> None:
         prog="ppsci-ext-score",
         description="Inception Score, FID and KID with the 2015-12-05 Inception network (see docs/metrics.md).",
     )
-    parser.add_argument("input1", help="images to score: a folder of PNG/JPEG files or an .npz of uint8 images")
-    parser.add_argument("input2", nargs="?", help="reference for FID/KID: images (folder or .npz) or statistics .npz")
+    parser.add_argument("input1", nargs="?", help="images to score (same as --input1)")
+    parser.add_argument("input2", nargs="?", help="reference (same as --input2)")
+    parser.add_argument("--input1", dest="input1_flag", metavar="DIR_OR_NPZ",
+                        help="images to score: a folder of PNG/JPEG files or an .npz of uint8 images")
+    parser.add_argument("--input2", dest="input2_flag", metavar="DIR_OR_NPZ_OR_STATS",
+                        help="reference for FID/KID/PRC: images (folder or .npz) or a statistics .npz")
     parser.add_argument("--weights", required=True, help="converted Inception weights (.pdparams)")
-    parser.add_argument("--is", dest="isc", action="store_true", help="Inception Score of input1 (needs fc weights)")
+    parser.add_argument("--isc", "--is", dest="isc", action="store_true",
+                        help="Inception Score of input1 (needs weights with the fc layer)")
     parser.add_argument("--fid", action="store_true", help="FID between input1 and input2")
     parser.add_argument("--kid", action="store_true", help="KID between input1 and input2")
+    parser.add_argument("--prc", action="store_true",
+                        help="precision/recall (k=3) and density/coverage (k=5) of input1 against input2")
     parser.add_argument("--key", help="array name in .npz inputs with several arrays")
     parser.add_argument("--batch-size", type=int, default=PROTOCOL["batch_size"])
     parser.add_argument("--is-splits", type=int, default=PROTOCOL["is_splits"])
     parser.add_argument("--kid-subsets", type=int, default=PROTOCOL["kid_subsets"])
     parser.add_argument("--kid-subset-size", type=int, default=PROTOCOL["kid_subset_size"])
-    parser.add_argument("--save-stats", metavar="PATH", help="write input1's mu, sigma and features to this .npz")
-    parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    parser.add_argument("--save-stats", metavar="FILE", help="write input1's mu, sigma and features to this .npz")
+    parser.add_argument("--json", action="store_true", help="print every figure computed as one JSON object")
     args = parser.parse_args(argv)
+    input1, input2 = args.input1_flag or args.input1, args.input2_flag or args.input2
+    if not input1:
+        parser.error("give the images to score: --input1 DIR_OR_NPZ")
     result = exit_on_user_error(score)(
-        args.input1, args.input2, args.weights, args.isc, args.fid, args.kid, args.key, args.batch_size,
-        args.is_splits, args.kid_subsets, args.kid_subset_size, args.save_stats,
+        input1, input2, args.weights, args.isc, args.fid, args.kid, args.key, args.batch_size,
+        args.is_splits, args.kid_subsets, args.kid_subset_size, args.save_stats, args.prc,
     )
     if args.json:
-        print(json.dumps(result))
+        print(json.dumps({**result, **({"saved_stats": args.save_stats} if args.save_stats else {})}))
         return
     if "is_mean" in result:
         print(f"Inception Score: {result['is_mean']:.4f} +- {result['is_std']:.4f}")
@@ -156,6 +180,9 @@ def main(argv: Optional[List[str]] = None) -> None:
         print(f"FID: {result['fid']:.4f}")
     if "kid_mean" in result:
         print(f"KID: {result['kid_mean']:.6f} +- {result['kid_std']:.6f}")
+    if "precision" in result:
+        print(f"precision {result['precision']:.4f}, recall {result['recall']:.4f}, "
+              f"density {result['density']:.4f}, coverage {result['coverage']:.4f}")
     if args.save_stats:
         print(f"statistics written to {args.save_stats}")
 

@@ -506,13 +506,48 @@ def test_score_command_pieces(fid_weights, reference, tmp_path):
     npz = tmp_path / "mnist.npz"
     np.savez(npz, images=reference["mnist_images"][:4])
     stats_path = str(tmp_path / "mnist_stats.npz")
-    assert score(str(npz), None, fid_weights, save_stats=stats_path) == {}
+    assert score(str(npz), None, fid_weights, save_stats=stats_path) == {"num_images": 4}
     saved = load_statistics(stats_path)
     assert _relative_error(saved["features"], reference["mnist_pool3"][:4]) <= TOLERANCE
     result = score(str(folder), stats_path, fid_weights, kid=True, kid_subsets=3, kid_subset_size=4)
     expected = kernel_inception_distance(reference["cifar_pool3"][:4], reference["mnist_pool3"][:4], 3, 4)
     assert result["kid_mean"] == pytest.approx(expected[0], rel=1e-3)
+    eight = tmp_path / "eight"
+    eight.mkdir()
+    for i, image in enumerate(reference["cifar_images"][:8]):
+        Image.fromarray(image).save(eight / f"{i:02d}.png")
+    prc = score(str(eight), str(eight), fid_weights, prc=True)
+    assert (prc["precision"], prc["recall"], prc["coverage"]) == (1.0, 1.0, 1.0)  # a set against itself
+    with pytest.raises(UserError, match="k must be a whole number"):
+        score(str(folder), str(folder), fid_weights, prc=True)  # 4 images cannot have 5 neighbours
     with pytest.raises(UserError, match="pt_inception"):
         score(str(folder), None, fid_weights, isc=True)
     with pytest.raises(UserError, match="second input"):
         score(str(folder), None, fid_weights, fid=True)
+
+
+def test_score_command_line_json(fid_weights, reference, tmp_path):
+    npz = tmp_path / "mnist.npz"
+    np.savez(npz, images=reference["mnist_images"])
+    stats = tmp_path / "stats.npz"
+    for module in ("ppsci_ext.cli.score", "ppsci_ext.metric.score"):  # the new name and the old one
+        proc = subprocess.run([sys.executable, "-m", module, "--input1", str(npz), "--weights", fid_weights,
+                               "--save-stats", str(stats), "--json"], capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert json.loads(proc.stdout.strip().splitlines()[-1]) == {"num_images": 10, "saved_stats": str(stats)}
+    proc = subprocess.run([sys.executable, "-m", "ppsci_ext.cli.score", str(npz), str(stats), "--weights", fid_weights,
+                           "--kid", "--kid-subsets", "2", "--kid-subset-size", "3", "--prc", "--json"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    figures = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert {"num_images", "kid_mean", "kid_std", "precision", "recall", "density", "coverage"} == set(figures)
+    assert figures["precision"] == figures["recall"] == 1.0  # the same images on both sides
+
+
+def test_console_scripts_are_declared():
+    from importlib.metadata import entry_points
+
+    scripts = {e.name: e.value for e in entry_points(group="console_scripts")}
+    assert scripts.get("ppsci-ext-score") == "ppsci_ext.cli.score:main"
+    assert scripts.get("ppsci-ext-convert") == "ppsci_ext.cli.convert:main"
+    assert scripts.get("ppsci-ext-train-classifier") == "ppsci_ext.cli.train_classifier:main"
