@@ -78,8 +78,6 @@ COMMON_KEYS = [
     Key("EVAL.pretrained_model_path", str, nullable=True),
     Key("EVAL.batch_size", int, low=1),
 ]
-# PaddleScience keys that are honoured without a Key of their own.
-HONOURED = ("wandb_config",)
 WRITER_PACKAGES = {"use_vdl": ("visualdl", "vdl"), "use_tbd": ("tensorboardX", "tensorboard"),
                    "use_wandb": ("wandb", "wandb")}
 
@@ -99,7 +97,7 @@ class Experiment:
         keys = COMMON_KEYS + list(self.keys)
         check_config(cfg, keys)
         check_unknown_keys(cfg, [k.path for k in keys])
-        check_ppsci_keys(cfg, [k.path for k in keys] + list(HONOURED))
+        check_ppsci_keys(cfg, [k.path for k in keys])  # wandb_config, a free dict, is passed to wandb.init
         self.cfg = cfg
         self.mode = cfg.mode
         self.output_dir = str(cfg.output_dir)
@@ -173,6 +171,9 @@ class Experiment:
                             f"({', '.join(names) or 'none'}); set TRAIN.monitor to one of them, or null.")
 
     def _check_writers(self) -> None:
+        if self.cfg.get("wandb_config") and not self.cfg.use_wandb:
+            raise UserError("wandb_config is set but use_wandb=false; set use_wandb=true to send the run to "
+                            "Weights & Biases, or remove wandb_config.")
         for key, (module, extra) in WRITER_PACKAGES.items():
             if self.cfg.get(key) and importlib.util.find_spec(module) is None:
                 raise UserError(f"{key}=true needs the {module} package: pip install \"ppsci_ext[{extra}]\" "

@@ -152,7 +152,6 @@ PPSCI_REFUSED = {
                                    "to evaluate weights use mode=eval EVAL.pretrained_gen_model_path=<file>",
     "TRAIN.swa": "stochastic weight averaging is not supported; average the generator with "
                  "TRAIN.ema.use_ema=true instead",
-    "TRAIN.ema.use_ema": None,  # honoured by each experiment; listed so the rest of TRAIN.ema is checked
     "EVAL.eval_with_no_grad": "evaluation always runs without gradients; remove it",
     "EVAL.compute_metric_by_batch": "metrics are computed over all samples, as the published protocols do; "
                                     "remove it",
@@ -207,8 +206,8 @@ def check_ppsci_keys(cfg: DictConfig, declared: Sequence[str]) -> None:
             value = OmegaConf.to_container(value, resolve=True)
         if value == default:
             continue
-        advice = next((a for prefix, a in PPSCI_REFUSED.items()
-                       if a and (path == prefix or path.startswith(prefix + "."))), None)
+        advice = next((a for prefix, a in PPSCI_REFUSED.items() if path == prefix or path.startswith(prefix + ".")),
+                      None)
         advice = advice or "this package does not read it; remove it"
         raise UserError(f"{path}={value!r} is a PaddleScience setting this package does not use: {advice}.")
 

@@ -147,6 +147,7 @@ def test_resume_refuses_changed_training_settings_unless_allowed(run, tmp_path):
     ("MODEL.hidden_layers=-1", ["MODEL.hidden_layers=-1 is not allowed"]),
     ("use_vdl=yes_please", ["use_vdl='yes_please' is not allowed", "true or false"]),
     ("TRAIN.monitor=fid", ["TRAIN.monitor=fid is not among", "toy.swd"]),
+    ("+wandb_config.project=x", ["wandb_config is set but use_wandb=false"]),
     ("TRAIN.ema.decay=2", ["TRAIN.ema.decay=2 is not allowed", "< 1"]),
     ("TRAIN.epochs=0", ["TRAIN.epochs=0 is not allowed"]),
     ("seed=abc", ["seed='abc' is not allowed"]),
