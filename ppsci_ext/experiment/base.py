@@ -37,10 +37,10 @@ from ppsci_ext.io.weights import CHECKPOINT_FORMAT, extract_network, load_checke
 from ppsci_ext.loss import WGANGPLoss
 from ppsci_ext.solver.adversarial import AdversarialSolver
 from ppsci_ext.solver.builders import build_optimizer, real_data_constraint
+from ppsci_ext.solver.state import flatten
 from ppsci_ext.visualize import plot_history
 
 DEVICES = ("cpu", "gpu", "xpu")
-_ABSENT = object()
 
 # Keys every experiment reads.
 COMMON_KEYS = [
@@ -168,7 +168,7 @@ class Experiment:
             return  # nothing is scored (e.g. CIFAR-10 without Inception weights): there is nothing to monitor
         if not any(t.monitor == name or name.endswith("." + t.monitor) for name in names):
             raise UserError(f"TRAIN.monitor={t.monitor} is not among the lower-is-better metrics computed "
-                            f"({', '.join(names) or 'none'}); set TRAIN.monitor to one of them, or null.")
+                            f"({', '.join(names)}); set TRAIN.monitor to one of them, or null.")
 
     def _check_writers(self) -> None:
         if self.cfg.get("wandb_config") and not self.cfg.use_wandb:
@@ -314,8 +314,8 @@ class Experiment:
             with as_user_error(f"{path} stores a config that is not readable YAML ({{error}}); it was edited or is "
                                "damaged, give its *_gen.pdparams file instead"):
                 saved = OmegaConf.create(obj["config"])
-            found = {k: get(saved, f"MODEL.{k}") for k in self.model_keys if get(saved, f"MODEL.{k}", _ABSENT)
-                     is not _ABSENT}
+            stored = flatten(OmegaConf.to_container(saved, resolve=False))
+            found = {k: stored[f"MODEL.{k}"] for k in self.model_keys if f"MODEL.{k}" in stored}
         else:
             found = self.infer_model(extract_network(obj, "generator", path))
         given = command_line_overrides(self.cfg)

@@ -18,6 +18,7 @@ Examples:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import os
 import sys
@@ -26,6 +27,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from ppsci_ext.errors import UserError
+from ppsci_ext.solver.state import flatten
 
 _MISSING = object()
 
@@ -160,15 +162,7 @@ PPSCI_REFUSED = {
 }
 
 
-def _flatten(node: Any, prefix: str = "") -> Dict[str, Any]:
-    if isinstance(node, dict):
-        flat: Dict[str, Any] = {}
-        for k, v in node.items():
-            flat.update(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
-        return flat
-    return {prefix: node}
-
-
+@functools.lru_cache(maxsize=1)
 def ppsci_defaults() -> Dict[str, Any]:
     """ppsci's default value of every key its defaults list adds, flattened ("TRAIN.swa.use_swa": False)."""
     from ppsci.utils import config as ppsci_config
@@ -183,7 +177,7 @@ def ppsci_defaults() -> Dict[str, Any]:
     }
     flat: Dict[str, Any] = {}
     for prefix, values in groups.items():
-        flat.update(_flatten(values, prefix))
+        flat.update(flatten(values, prefix))
     return {k: v for k, v in flat.items() if k not in ("TRAIN", "EVAL", "INFER", "TRAIN.ema", "TRAIN.swa")}
 
 
@@ -225,7 +219,7 @@ def check_unknown_keys(cfg: DictConfig, declared: Sequence[str], free: Sequence[
     """
     known = set(declared) | set(ppsci_defaults())
     values = OmegaConf.to_container(OmegaConf.masked_copy(cfg, [k for k in cfg if k not in free]), resolve=False)
-    for path in _flatten(values):
+    for path in flatten(values):
         if path not in known:
             raise UserError(f"{path} is not a key of this run; check its spelling (--help lists every key) "
                             "or remove it.")

@@ -76,12 +76,13 @@ def load_checkpoint(path: str) -> Dict[str, Any]:
     return obj
 
 
-def _flatten(node: Any, prefix: str = "") -> Dict[str, Any]:
+def flatten(node: Any, prefix: str = "") -> Dict[str, Any]:
+    """A nested dict as one dict of dotted keys ({"TRAIN": {"ema": {"decay": 0.9}}} -> {"TRAIN.ema.decay": 0.9})."""
     if not isinstance(node, dict):
         return {prefix: node}
     flat: Dict[str, Any] = {}
     for key, value in node.items():
-        flat.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+        flat.update(flatten(value, f"{prefix}.{key}" if prefix else str(key)))
     return flat
 
 
@@ -91,7 +92,7 @@ def config_differences(saved_yaml: Optional[str], current_yaml: Optional[str],
     if not saved_yaml or not current_yaml:
         return []
     saved, current = (
-        _flatten({k: v for k, v in OmegaConf.to_container(OmegaConf.create(y), resolve=False).items() if k in sections})
+        flatten({k: v for k, v in OmegaConf.to_container(OmegaConf.create(y), resolve=False).items() if k in sections})
         for y in (saved_yaml, current_yaml)
     )
     missing = object()

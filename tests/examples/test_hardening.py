@@ -71,13 +71,13 @@ def test_every_key_refuses_bad_values(tmp_path, name, path, value, why):
 def test_the_sweep_covers_every_key_the_yaml_files_hold(tmp_path):
     from omegaconf import OmegaConf
 
-    from ppsci_ext.experiment.config import _flatten
+    from ppsci_ext.solver.state import flatten
 
     for name, cls in EXPERIMENTS.items():
         cfg = compose(name, tmp_path)
         declared = {k.path for k in COMMON_KEYS + list(cls.keys)}
         own = OmegaConf.load(os.path.join(EXAMPLES, "conf", f"wgangp_{name}.yaml"))
-        keys = _flatten(OmegaConf.to_container(OmegaConf.masked_copy(own, [k for k in own if k not in
+        keys = flatten(OmegaConf.to_container(OmegaConf.masked_copy(own, [k for k in own if k not in
                                                                                ("defaults", "hydra")])))
         assert set(keys) <= declared, (name, sorted(set(keys) - declared))
         cls(cfg)  # and the defaults themselves pass
