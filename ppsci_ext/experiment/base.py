@@ -37,7 +37,7 @@ from ppsci_ext.io.weights import CHECKPOINT_FORMAT, extract_network, load_checke
 from ppsci_ext.loss import WGANGPLoss
 from ppsci_ext.solver.adversarial import AdversarialSolver
 from ppsci_ext.solver.builders import build_optimizer, real_data_constraint
-from ppsci_ext.solver.state import flatten
+from ppsci_ext.solver.state import flatten, load_checkpoint
 from ppsci_ext.visualize import plot_history
 
 DEVICES = ("cpu", "gpu", "xpu")
@@ -113,6 +113,9 @@ class Experiment:
     # ------------------------------------------------------------- per experiment
     def check(self) -> None:
         """Checks across keys that a ``Key`` cannot express (raise ``UserError``)."""
+
+    def check_resume(self, state: Dict[str, Any]) -> None:
+        """Checks of a loaded checkpoint before any data is read (e.g. a clearer message for another variant)."""
 
     def monitorable(self) -> List[str]:
         """Lower-is-better metrics the validators compute ("group.name"), which TRAIN.monitor may name."""
@@ -216,6 +219,11 @@ class Experiment:
         """Train (resuming from TRAIN.checkpoint_path when set), then write curves and metrics.json."""
         t = self.cfg.TRAIN
         self._check_output_dir()
+        resumed = None
+        if t.checkpoint_path:  # loaded once, and checked before any data is read
+            with about(f"TRAIN.checkpoint_path={t.checkpoint_path}"):
+                resumed = load_checkpoint(t.checkpoint_path)
+                self.check_resume(resumed)
         settings = self.yaml_model_settings()
         model = self.build_model(settings)
         arrays, labels = self.train_data()
@@ -250,9 +258,9 @@ class Experiment:
             allow_resume_changes=t.allow_resume_changes,
             **self._solver_options(),
         )
-        if t.checkpoint_path:
+        if resumed is not None:
             with about(f"TRAIN.checkpoint_path={t.checkpoint_path}"):
-                solver.resume(t.checkpoint_path)
+                solver.resume(t.checkpoint_path, resumed)
         solver.train()
         self.write_training_results(solver)
         return solver

@@ -15,7 +15,6 @@ from ppsci_ext.errors import UserError, about
 from ppsci_ext.experiment.base import Experiment
 from ppsci_ext.experiment.config import Key
 from ppsci_ext.solver.builders import sample_validator
-from ppsci_ext.solver.state import load_checkpoint
 from ppsci_ext.visualize import export_samples, save_image_grid
 
 NUM_CLASSES = len(data.CLASS_NAMES)
@@ -51,11 +50,11 @@ class CIFAR10Experiment(Experiment):
     def check(self) -> None:
         self._arrays = None
         self.scored = self._scored_metrics()
-        t = self.cfg.TRAIN
-        if self.mode == "train" and t.checkpoint_path:
-            state = load_checkpoint(t.checkpoint_path)  # a clear message for another DIM or variant, before any data
-            for which in ("generator", "critic"):
-                check_variant(state[which], which, self.cfg.MODEL.dim, self.cfg.MODEL.conditional, t.checkpoint_path)
+
+    def check_resume(self, state):
+        for which in ("generator", "critic"):  # names the MODEL settings of another DIM or variant
+            check_variant(state.get(which), which, self.cfg.MODEL.dim, self.cfg.MODEL.conditional,
+                          self.cfg.TRAIN.checkpoint_path)
 
     def monitorable(self):
         return [f"inception.{MONITORABLE[m]}" for m in self.scored if m in MONITORABLE]

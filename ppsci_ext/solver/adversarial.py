@@ -439,9 +439,10 @@ class AdversarialSolver(ppsci.solver.Solver):
         """Write ``checkpoints/{prefix}.pdckpt`` and the weights-only files (``ppsci_ext.solver.state.save_checkpoint``)."""
         return checkpoint.save_checkpoint(self, epoch_id, prefix)
 
-    def resume(self, path: str) -> None:
-        """Continue from the full checkpoint at ``path`` (``ppsci_ext.solver.state.resume``)."""
-        checkpoint.resume(self, path)
+    def resume(self, path: str, loaded: Optional[Dict] = None) -> None:
+        """Continue from the full checkpoint at ``path``, or from its contents ``loaded`` by ``load_checkpoint``
+        (``ppsci_ext.solver.state.resume``)."""
+        checkpoint.resume(self, path, loaded)
 
     def write_history(self) -> None:
         """Write the logged losses and metrics to ``train_history.json`` (atomically; rank 0 only)."""

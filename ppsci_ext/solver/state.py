@@ -331,15 +331,16 @@ def save_checkpoint(solver, epoch_id: int, prefix: str) -> str:
     logger.message(f"Saved checkpoint {path} (generator iteration {solver.global_step})")
     return path
 
-def resume(solver, path: str) -> None:
+def resume(solver, path: str, loaded: Optional[Dict[str, Any]] = None) -> None:
     """Restore networks, optimizers, generator average, step, history, the
-    real-data sampler and the random state from ``path``.
+    real-data sampler and the random state from ``path`` (its contents ``loaded``
+    by ``load_checkpoint`` when the caller has already read it).
 
     Raises:
         UserError: Listing everything that does not match (experiment,
             checkpoint keys of another package version, architecture, data size).
     """
-    state = load_checkpoint(path)
+    state = loaded if loaded is not None else load_checkpoint(path)
     model = solver.model
     problems = resume_problems(state, solver.experiment, {"generator": model.generator, "critic": model.critic})
     sampler = state.get("sampler")

@@ -244,3 +244,15 @@ def test_tampered_checkpoints_for_eval_are_clear_errors(tmp_path):
         with pytest.raises(UserError) as info:
             ToyExperiment(cfg).evaluate()
         assert "\n" not in str(info.value) and (str(path) in str(info.value) or "NaN" in str(info.value)), str(info.value)
+
+
+def test_a_cifar10_checkpoint_without_networks_is_a_user_error(tmp_path):
+    from ppsci_ext.io import atomic_save
+    from ppsci_ext.io.weights import CHECKPOINT_FORMAT
+
+    path = tmp_path / "hollow.pdckpt"
+    atomic_save({"format": CHECKPOINT_FORMAT, "experiment": "cifar10"}, str(path))
+    cfg = compose("cifar10", tmp_path / "out", f"TRAIN.checkpoint_path={path}")
+    with pytest.raises(UserError) as info:  # the variant check reads no missing field
+        CIFAR10Experiment(cfg).train()
+    assert "\n" not in str(info.value)
