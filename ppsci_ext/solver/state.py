@@ -104,8 +104,8 @@ def config_differences(saved_yaml: Optional[str], current_yaml: Optional[str],
 
 
 # TRAIN settings that may change on resume without changing what the next iterations compute.
-RESUMABLE_CHANGES = ("epochs", "save_freq", "eval_during_train", "eval_freq", "monitor", "checkpoint_path",
-                     "allow_resume_changes")
+RESUMABLE_CHANGES = ("epochs", "save_freq", "eval_during_train", "eval_freq", "eval_prdc", "monitor",
+                     "checkpoint_path", "allow_resume_changes", "overwrite")
 
 
 def training_changes(saved_yaml: Optional[str], current_yaml: Optional[str]) -> Tuple[List[str], List[str]]:

@@ -375,3 +375,13 @@ def test_ema_is_evaluated_drawn_and_saved(tmp_path):
         if expected is not None:
             for k, v in weights(generator).items():
                 np.testing.assert_array_equal(v, expected[k])
+
+
+def test_settings_that_only_steer_saving_or_evaluation_may_change_on_resume():
+    saved = OmegaConf.to_yaml({"TRAIN": {"epochs": 2, "batch_size": 64, "overwrite": False, "eval_prdc": False,
+                                         "allow_resume_changes": False, "checkpoint_path": None}})
+    now = OmegaConf.to_yaml({"TRAIN": {"epochs": 3, "batch_size": 32, "overwrite": True, "eval_prdc": True,
+                                       "allow_resume_changes": True, "checkpoint_path": "x.pdckpt"}})
+    harmless, changing = ckpt.training_changes(saved, now)
+    assert changing == ["TRAIN.batch_size: 64 in file, 32 now"]
+    assert len(harmless) == 5
