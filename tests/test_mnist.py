@@ -201,6 +201,32 @@ def test_classifier_metric_is_zero_against_itself(tmp_path):
         MNISTClassifierMetric(str(tmp_path / "missing.pdparams"))
 
 
+def test_classifier_reference_statistics_are_cached(tmp_path, monkeypatch):
+    import ppsci_ext.metric.classifier as classifier
+
+    monkeypatch.setenv("PPSCI_EXT_CACHE", str(tmp_path / "cache"))
+    paddle.seed(0)
+    weights = tmp_path / "clf.pdparams"
+    paddle.save(MNISTClassifier().state_dict(), str(weights))
+    images = np.random.default_rng(0).random((60, 1, 28, 28)).astype(np.float32)
+    first = MNISTClassifierMetric(str(weights), reference_images=images, batch_size=25, cache_name="digits-x",
+                                  prdc=True)
+    files = list((tmp_path / "cache" / "classifier_stats").glob("digits-x-*.npz"))
+    assert len(files) == 1
+    real_outputs = classifier.classifier_outputs
+    monkeypatch.setattr(classifier, "classifier_outputs", lambda *a, **k: pytest.fail("recomputed the reference"))
+    second = MNISTClassifierMetric(str(weights), reference_images=images, batch_size=25, cache_name="digits-x",
+                                   prdc=True)
+    for key in ("mu", "sigma", "features"):
+        np.testing.assert_array_equal(first._reference[key], second._reference[key])
+    monkeypatch.setattr(classifier, "classifier_outputs", real_outputs)
+    result = first({"img": images})
+    assert {"precision", "recall", "density", "coverage"} <= set(result)
+    assert (result["precision"], result["recall"], result["coverage"]) == (1.0, 1.0, 1.0)  # the set itself
+    with pytest.raises(UserError, match="come from 60 images, not 59"):
+        MNISTClassifierMetric(str(weights), reference_images=images[:59], cache_name="digits-x")
+
+
 def test_image_grid_layout():
     images = np.zeros((4, 1, 28, 28), np.float32)
     images[3] = 1.0
@@ -308,5 +334,10 @@ def test_eval_without_path_scores_the_shipped_generator(tmp_path, small_data, ex
     assert proc.returncode == 0, proc.stderr[-3000:]
     data = _finite_metrics(out / "metrics.json")
     assert data["generator"] == str(gen_path) and width != 4
+    # eval always adds precision/recall/density/coverage (on the classifier's features) and the slerp grid
+    assert {"mnist.precision", "mnist.recall", "mnist.density", "mnist.coverage"} <= set(data["metrics"])
+    assert data["interpolation"] == str(out / "interpolation.png")
+    assert (out / "interpolation.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "samples/loss" not in proc.stdout + proc.stderr
     # 10 splits of 50 digits: a trained generator scores well above 7 (docs/mnist.md), an untrained one 1.0.
     assert data["metrics"]["mnist.score"] > 7.0

@@ -26,21 +26,23 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from ppsci_ext.errors import UserError, as_user_error, exit_on_user_error
+from ppsci_ext.errors import UserError, about, as_user_error, exit_on_user_error
 from ppsci_ext.metric.fid import feature_statistics, frechet_distance
-from ppsci_ext.data.images import read_image_folder, to_uint8_images
+from ppsci_ext.data.images import IMAGE_EXTENSIONS, read_image_folder, to_uint8_images
 from ppsci_ext.metric.inception import (
     PROTOCOL,
     inception_outputs,
     load_inception,
     load_statistics,
+    resolve_inception_weights,
     save_statistics,
     statistics_of,
     weights_digest,
 )
+from ppsci_ext.metric.inception.features import check_same_weights
 from ppsci_ext.metric.isc import inception_score
 from ppsci_ext.metric.kid import kernel_inception_distance
-from ppsci_ext.metric.prdc import density_coverage, precision_recall
+from ppsci_ext.metric.prdc import prdc
 
 def read_input(path: str, key: Optional[str] = None) -> Dict[str, np.ndarray]:
     """Images (``{"images": ...}``) or statistics (``{"mu", "sigma", ...}``) from a folder or an ``.npz``."""
@@ -48,9 +50,11 @@ def read_input(path: str, key: Optional[str] = None) -> Dict[str, np.ndarray]:
         return {"images": read_image_folder(path)}
     if not os.path.isfile(path):
         raise UserError(f"{path!r} is neither a folder of images nor an .npz file.")
+    if path.lower().endswith(IMAGE_EXTENSIONS):
+        raise UserError(f"{path!r} is one image file; give the folder that holds the images, or an .npz of them.")
     with as_user_error(f"{path!r} is not a readable .npz ({{error}})."), np.load(path, allow_pickle=False) as data:
         names = list(data.files)
-        if "mu" in names and "sigma" in names:
+        if "mu" in names and ("sigma" in names or "sigma_triu" in names):
             return load_statistics(path)
         if key is None and len(names) != 1:
             raise UserError(f"{path!r} holds arrays {names}; choose the images with --key NAME.")
@@ -60,7 +64,8 @@ def read_input(path: str, key: Optional[str] = None) -> Dict[str, np.ndarray]:
         images = data[name]
     if images.dtype != np.uint8:
         raise UserError(f"{path!r}: array {name!r} is {images.dtype}; store the images as uint8 in [0, 255].")
-    return {"images": to_uint8_images(images)}
+    with about(repr(path)):  # the array's shape is checked here: name the file
+        return {"images": to_uint8_images(images)}
 
 
 def score(
@@ -83,7 +88,7 @@ def score(
     Args:
         input1 (str): Folder or ``.npz`` of the images to score.
         input2 (Optional[str]): Reference images or statistics (FID, KID).
-        weights (str): Converted Inception weights.
+        weights (str): Converted Inception weights, or ``auto`` (the standard ones, fetched once).
         isc (bool): Compute the Inception Score of input1.
         fid (bool): Compute FID between input1 and input2.
         kid (bool): Compute KID between input1 and input2.
@@ -105,6 +110,7 @@ def score(
     if (fid or kid or prc) and not input2:
         raise UserError("FID, KID and precision/recall need a second input (--input2): reference images or a "
                         "statistics .npz.")
+    weights = resolve_inception_weights(weights)
     net = load_inception(weights)
     first = read_input(input1, key)
     if "images" not in first:
@@ -114,12 +120,14 @@ def score(
     if isc:
         result["is_mean"], result["is_std"] = inception_score(out["logits"], is_splits)
     if save_stats:
-        save_statistics(save_stats, statistics_of(out["pool3"]), num_images=len(out["pool3"]),
-                        weights_digest=weights_digest(weights))
+        save_statistics(save_stats, statistics_of(out["pool3"]), weights_digest=weights_digest(weights))
     if fid or kid or prc:
         second = read_input(input2, key)
         if "images" in second:
-            second = statistics_of(inception_outputs(second["images"], net, batch_size)["pool3"])
+            second = statistics_of(inception_outputs(second["images"], net, batch_size,
+                                                     what="Inception features of input2")["pool3"])
+        else:
+            check_same_weights(second, weights, repr(input2))
         if fid:
             mu, sigma = feature_statistics(out["pool3"])
             result["fid"] = frechet_distance(mu, sigma, second["mu"], second["sigma"])
@@ -132,8 +140,7 @@ def score(
         if prc:
             if "features" not in second:
                 raise UserError(f"{input2!r} has no features for precision/recall; recompute it with --save-stats.")
-            result["precision"], result["recall"] = precision_recall(second["features"], out["pool3"])
-            result["density"], result["coverage"] = density_coverage(second["features"], out["pool3"])
+            result.update(prdc(second["features"], out["pool3"]))
     return result
 
 
@@ -149,7 +156,9 @@ def main(argv: Optional[List[str]] = None) -> None:
                         help="images to score: a folder of PNG/JPEG files or an .npz of uint8 images")
     parser.add_argument("--input2", dest="input2_flag", metavar="DIR_OR_NPZ_OR_STATS",
                         help="reference for FID/KID/PRC: images (folder or .npz) or a statistics .npz")
-    parser.add_argument("--weights", required=True, help="converted Inception weights (.pdparams)")
+    parser.add_argument("--weights", default="auto",
+                        help="converted Inception weights (.pdparams); auto (default) = the standard weights, "
+                             "fetched and converted once into the cache")
     parser.add_argument("--isc", "--is", dest="isc", action="store_true",
                         help="Inception Score of input1 (needs weights with the fc layer)")
     parser.add_argument("--fid", action="store_true", help="FID between input1 and input2")

@@ -66,19 +66,27 @@ def read_image_folder(folder: str) -> np.ndarray:
     """
     from PIL import Image  # Pillow comes with matplotlib, a dependency
 
-    names = sorted(n for n in os.listdir(folder) if n.lower().endswith(IMAGE_EXTENSIONS))
+    try:
+        entries = sorted(os.listdir(folder))
+    except OSError as e:
+        raise UserError(f"cannot list the folder {folder!r} ({e.strerror or e}).") from None
+    names = [n for n in entries if n.lower().endswith(IMAGE_EXTENSIONS)]
+    others = [n for n in entries if n not in names]
     if not names:
-        raise UserError(f"{folder!r} has no {'/'.join(IMAGE_EXTENSIONS)} images.")
+        found = f"; it holds {len(others)} other entries, e.g. {others[0]!r}" if others else "; it is empty"
+        raise UserError(f"{folder!r} has no {'/'.join(IMAGE_EXTENSIONS)} images{found}. Give a folder of images "
+                        "(or an .npz of uint8 images).")
     images = []
     for name in names:
+        path = os.path.join(folder, name)
         try:
-            with Image.open(os.path.join(folder, name)) as im:
+            with Image.open(path) as im:
                 images.append(np.asarray(im.convert("RGB")))
-        except OSError as e:
-            raise UserError(f"cannot read image {os.path.join(folder, name)!r} ({e}).") from None
+        except Exception as e:  # Pillow raises OSError, ValueError, DecompressionBombError, ...
+            raise UserError(f"cannot read image {path!r} ({type(e).__name__}: {e}); remove or replace it.") from None
         if images[-1].shape != images[0].shape:
             raise UserError(
                 f"{names[0]} is {images[0].shape[1]}x{images[0].shape[0]} but {name} is "
-                f"{images[-1].shape[1]}x{images[-1].shape[0]}; score images of one size."
+                f"{images[-1].shape[1]}x{images[-1].shape[0]} (in {folder!r}); score images of one size."
             )
     return np.stack(images)

@@ -15,7 +15,7 @@ from ppsci_ext.errors import UserError, about
 from ppsci_ext.experiment.base import Experiment
 from ppsci_ext.experiment.config import Key
 from ppsci_ext.solver.builders import sample_validator
-from ppsci_ext.visualize import export_samples, save_image_grid
+from ppsci_ext.visualize import export_samples, interpolation_noise, save_image_grid
 
 NUM_CLASSES = len(data.CLASS_NAMES)
 # Lower-is-better metric names that TRAIN.monitor may name, per Inception metric.
@@ -35,6 +35,7 @@ class CIFAR10Experiment(Experiment):
         Key("LOSS.acgan_critic_scale", float, low=0),
         Key("LOSS.acgan_generator_scale", float, low=0),
         Key("TRAIN.generator_batch_size", int, low=1, nullable=True),
+        Key("TRAIN.eval_prdc", bool),
         Key("EVAL.inception_weights_path", str, nullable=True),
         Key("EVAL.metrics", list, choices=("is", "fid", "kid")),
         Key("EVAL.num_samples", int, low=2),
@@ -49,6 +50,7 @@ class CIFAR10Experiment(Experiment):
 
     def check(self) -> None:
         self._arrays = None
+        self.inception_weights = None  # the resolved path of EVAL.inception_weights_path
         self.scored = self._scored_metrics()
 
     def check_resume(self, state):
@@ -62,18 +64,29 @@ class CIFAR10Experiment(Experiment):
     def _scored_metrics(self):
         from ppsci.utils import logger
 
-        weights = self.cfg.EVAL.inception_weights_path
-        if not weights:
+        if not self.cfg.EVAL.inception_weights_path:
             logger.message("EVAL.inception_weights_path is null: Inception Score, FID and KID are skipped "
-                           "(see docs/metrics.md to convert the weights).")
+                           "(`auto` fetches the standard weights; docs/metrics.md).")
             return ()
-        wanted = tuple(self.cfg.EVAL.metrics)
-        with about(f"EVAL.inception_weights_path={weights}"):
-            has_logits = metric.load_inception(weights).fc is not None
-        if "is" in wanted and not has_logits:
-            logger.message(f"{weights} has no logits layer: Inception Score skipped (FID and KID only).")
-            wanted = tuple(m for m in wanted if m != "is")
-        return wanted
+        return tuple(self.cfg.EVAL.metrics)
+
+    def _inception(self) -> str:
+        """The Inception weights, resolved (``auto`` fetched) when first needed, after the other checks.
+
+        Weights without the fc layer drop the Inception Score from ``scored``, with a message.
+        """
+        from ppsci.utils import logger
+
+        if self.inception_weights is None:
+            given = self.cfg.EVAL.inception_weights_path
+            with about(f"EVAL.inception_weights_path={given}"):
+                self.inception_weights = metric.resolve_inception_weights(given)
+                has_logits = metric.load_inception(self.inception_weights).fc is not None
+            if "is" in self.scored and not has_logits:
+                logger.message(f"{self.inception_weights} has no logits layer: Inception Score skipped "
+                               "(FID and KID only).")
+                self.scored = tuple(m for m in self.scored if m != "is")
+        return self.inception_weights
 
     def build_model(self, settings: Dict[str, Any]) -> GAN:
         conditional = bool(settings["conditional"])
@@ -103,22 +116,35 @@ class CIFAR10Experiment(Experiment):
         ev = self.cfg.EVAL
         if not self.scored:
             return None
-        stats = None
+        weights = self._inception()
+        if not self.scored:
+            return None
+        stats, prdc = None, ()
+        intra = settings["conditional"] and not training and "fid" in self.scored
         if {"fid", "kid"} & set(self.scored):
             # The real side: training-set statistics, named after the images' digest so that another
-            # archive never reuses them. Only FID and KID read the archive.
-            images = self.train_data()[0]["img"].images
+            # archive never reuses them. Only FID and KID (and then precision/recall) read the archive.
+            arrays, labels = self.train_data()
+            if intra and "y" not in labels:  # a conditional checkpoint evaluated without MODEL.conditional=true
+                with about(f"DATA.data_path={self.cfg.DATA.data_path}"):
+                    arrays, labels = data.cifar10_arrays(self.cfg.DATA.data_path, True)
+            images = arrays["img"].images
             name = f"cifar10-train-{hashlib.sha256(images.tobytes()).hexdigest()[:12]}"
-            stats = metric.dataset_statistics(images, name, ev.inception_weights_path,
-                                              batch_size=ev.inception_batch_size)
+            stats = metric.dataset_statistics(images, name, weights, batch_size=ev.inception_batch_size,
+                                              labels=labels["y"] if intra else None)
+            prdc = ("prdc",) if not training or self.cfg.TRAIN.eval_prdc else ()
         scorer = metric.InceptionMetrics(
-            ev.inception_weights_path, metrics=self.scored, key="img", reference=stats,
+            weights, metrics=self.scored + prdc, key="img", reference=stats,
             batch_size=ev.inception_batch_size, is_splits=ev.is_splits, kid_subsets=ev.kid_subsets,
-            kid_subset_size=ev.kid_subset_size)
+            kid_subset_size=ev.kid_subset_size, class_reference=stats.get("classes") if intra else None,
+            class_names=data.CLASS_NAMES)
         n = ev.num_samples_train if training else ev.num_samples
-        noise = self.inputs(settings, n, self.seed + 1)
-        # The label only names the output to collect; the real side is the training-set statistics.
-        placeholder = {"img": np.zeros((n, 1), np.float32)}
+        # conditional: every class equally often (intra-class FID compares each with its real images)
+        labels = (np.arange(n) % NUM_CLASSES).astype(np.int64) if settings["conditional"] else None
+        noise = self.inputs(settings, n, self.seed + 1, labels)
+        # The label dict names the output to collect (the real side is the training-set statistics) and
+        # carries the generated labels for intra-class FID.
+        placeholder = {"img": np.zeros((n, 1), np.float32), **({"y": labels} if labels is not None else {})}
         return sample_validator(noise, placeholder, ev.batch_size, {"inception": scorer})
 
     def picture_fn(self, settings: Dict[str, Any], with_critic: bool):
@@ -135,7 +161,8 @@ class CIFAR10Experiment(Experiment):
         def draw(solver, tag: str) -> str:
             images = solver.model.generate(inputs, 100)  # one batch of 100, as the official sample grid
             path = os.path.join(output_dir, f"samples_{tag}.png")
-            save_image_grid(path, images, 10, 10, value_range=(-1.0, 1.0))
+            save_image_grid(path, images, 10, 10, value_range=(-1.0, 1.0),
+                            row_labels=data.CLASS_NAMES if conditional else None)
             return path
 
         return draw
@@ -144,18 +171,31 @@ class CIFAR10Experiment(Experiment):
         from ppsci.utils import logger
 
         ev = self.cfg.EVAL
+        found = {"interpolation": self._interpolation(solver, settings)}
         if not ev.export_samples:
-            return {"exported": None}
+            return {**found, "exported": None}
         inputs = self.inputs(settings, ev.export_samples, self.seed + 3)
         exported = export_samples(os.path.join(self.output_dir, "samples"),
                                   solver.model.generate(inputs, ev.batch_size), ev.export_format, inputs.get("y"))
         logger.message(f"Wrote {ev.export_samples} samples to {exported}")
-        return {"exported": exported}
+        return {**found, "exported": exported}
+
+    def _interpolation(self, solver, settings: Dict[str, Any]) -> str:
+        """interpolation.png: each row slerps between two fixed noise vectors (row i is class i when conditional)."""
+        rows, steps = 8, 10
+        inputs = {"z": interpolation_noise(NOISE_DIM, rows, steps, self.seed + 4)}
+        names = None
+        if settings["conditional"]:
+            inputs["y"] = np.repeat(np.arange(rows) % NUM_CLASSES, steps).astype(np.int64)
+            names = [data.CLASS_NAMES[i % NUM_CLASSES] for i in range(rows)]
+        path = os.path.join(self.output_dir, "interpolation.png")
+        return save_image_grid(path, solver.model.generate(inputs, rows * steps), rows, steps,
+                               value_range=(-1.0, 1.0), row_labels=names)
 
     def result_info(self) -> Dict[str, Any]:
         ev = self.cfg.EVAL
         n = ev.num_samples if self.mode == "eval" else ev.num_samples_train
-        return {"data": str(self.cfg.DATA.data_path), "num_samples": n, "inception_weights": ev.inception_weights_path}
+        return {"data": str(self.cfg.DATA.data_path), "num_samples": n, "inception_weights": self.inception_weights}
 
 
 def check_variant(state, which: str, dim: int, conditional: bool, path: str) -> None:

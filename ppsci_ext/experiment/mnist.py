@@ -31,6 +31,7 @@ class MNISTExperiment(Experiment):
         Key("EVAL.classifier_path", str, nullable=True),
         Key("EVAL.inception_weights_path", str, nullable=True),
         Key("EVAL.inception_metrics", list, choices=("fid", "is", "kid")),
+        Key("TRAIN.eval_prdc", bool),
         Key("VIS.rows", int, low=1),
         Key("VIS.every", int, low=0),
     ]
@@ -68,15 +69,17 @@ class MNISTExperiment(Experiment):
         rng = np.random.default_rng(self.seed + 1)
         noise = {"z": rng.standard_normal((ev.num_samples, settings["noise_dim"])).astype(np.float32)}
         metrics = {}
+        prdc = not training or bool(self.cfg.TRAIN.eval_prdc)
+        name = f"mnist-test-{hashlib.sha256(real_test.tobytes()).hexdigest()[:12]}"  # per file: caches never mix
         if ev.inception_weights_path:  # first: a bad file fails before the classifier's reference pass
             with about(f"EVAL.inception_weights_path={ev.inception_weights_path}"):
                 metrics["inception"] = metric.InceptionMetrics(
-                    ev.inception_weights_path, metrics=tuple(ev.inception_metrics), value_range=(0.0, 1.0),
-                    reference=data.to_uint8_images(real_test, (0.0, 1.0)),
-                    dataset_name=f"mnist-test-{hashlib.sha256(real_test.tobytes()).hexdigest()[:12]}")  # per file
+                    ev.inception_weights_path, metrics=tuple(ev.inception_metrics) + (("prdc",) if prdc else ()),
+                    value_range=(0.0, 1.0), reference=data.to_uint8_images(real_test, (0.0, 1.0)),
+                    dataset_name=name)
         with about(f"EVAL.classifier_path={show(ev.classifier_path)}"):
             metrics["mnist"] = metric.MNISTClassifierMetric(ev.classifier_path, reference_images=real_test,
-                                                            batch_size=ev.batch_size)
+                                                            batch_size=ev.batch_size, cache_name=name, prdc=prdc)
         return sample_validator(noise, {}, ev.batch_size, metrics)
 
     def picture_fn(self, settings: Dict[str, Any], with_critic: bool):
@@ -92,6 +95,13 @@ class MNISTExperiment(Experiment):
             return path
 
         return draw
+
+    def after_eval(self, solver, settings: Dict[str, Any]) -> Dict[str, Any]:
+        """interpolation.png: each of 8 rows slerps between two fixed noise vectors in 10 steps."""
+        rows, steps = 8, 10
+        noise = visualize.interpolation_noise(settings["noise_dim"], rows, steps, self.seed + 4)
+        path = os.path.join(self.output_dir, "interpolation.png")
+        return {"interpolation": visualize.save_image_grid(path, solver.model.generate({"z": noise}), rows, steps)}
 
     def step_fn(self):
         every = self.cfg.VIS.every

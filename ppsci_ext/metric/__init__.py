@@ -16,14 +16,17 @@ from ppsci_ext.metric.inception import (
     KIDMetric,
     dataset_statistics,
     inception_outputs,
+    intra_class_fid,
     load_inception,
     load_statistics,
+    resolve_inception_weights,
     save_statistics,
+    standard_weights,
     InceptionV3FID,
 )
 from ppsci_ext.metric.isc import inception_score
 from ppsci_ext.metric.kid import kernel_inception_distance
-from ppsci_ext.metric.prdc import PRDCMetric, density_coverage, knn_radii, precision_recall
+from ppsci_ext.metric.prdc import PRDCMetric, density_coverage, knn_radii, prdc, precision_recall
 from ppsci_ext.metric.toy import ToyMetric, mode_coverage, reverse_kl, sliced_wasserstein
 
 __all__ = [
@@ -36,6 +39,7 @@ __all__ = [
     "PRDCMetric",
     "density_coverage",
     "knn_radii",
+    "prdc",
     "precision_recall",
     "reverse_kl",
     "mode_coverage",
@@ -50,9 +54,12 @@ __all__ = [
     "feature_statistics",
     "frechet_distance",
     "inception_outputs",
+    "intra_class_fid",
     "inception_score",
     "kernel_inception_distance",
     "load_inception",
     "load_statistics",
+    "resolve_inception_weights",
     "save_statistics",
+    "standard_weights",
 ]

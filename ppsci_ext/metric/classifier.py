@@ -24,8 +24,10 @@ import paddle
 from ppsci_ext.arch.mnist import MNISTClassifier
 from ppsci_ext.errors import UserError, check_finite
 from ppsci_ext.io.weights import cached_model, load_network
+from ppsci_ext.metric import reference
 from ppsci_ext.metric.fid import feature_statistics, frechet_distance
 from ppsci_ext.metric.isc import inception_score
+from ppsci_ext.metric.prdc import prdc
 from ppsci_ext.progress import progress
 
 SHIPPED_CLASSIFIER = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "pretrained",
@@ -130,9 +132,15 @@ class MNISTClassifierMetric:
             whose statistics are computed once. Defaults to None.
         splits (int): Splits of the score. Defaults to 10.
         batch_size (int): Images per forward pass. Defaults to 500.
+        cache_name (Optional[str]): Cache the statistics of ``reference_images``
+            as ``<cache>/classifier_stats/<cache_name>-<weights digest>.npz``; the
+            name must carry a digest of the images. Defaults to None (no cache).
+        prdc (bool): Also precision / recall (k=3) and density / coverage (k=5)
+            on the classifier's features. Defaults to False.
 
     Returns (of a call):
-        Dict[str, float]: ``score``, ``score_std`` and ``frechet``.
+        Dict[str, float]: ``score``, ``score_std``, ``frechet`` and, with ``prdc``,
+        ``precision``, ``recall``, ``density``, ``coverage``.
 
     Examples:
         >>> import ppsci
@@ -141,18 +149,32 @@ class MNISTClassifierMetric:
     """
 
     def __init__(self, weights_path: Optional[str] = None, key: str = "img",
-                 reference_images: Optional[np.ndarray] = None, splits: int = 10, batch_size: int = 500):
+                 reference_images: Optional[np.ndarray] = None, splits: int = 10, batch_size: int = 500,
+                 cache_name: Optional[str] = None, prdc: bool = False):
         self.net = load_classifier(weights_path)
         self.key = key
         self.splits = splits
         self.batch_size = batch_size
+        self.prdc = prdc
         self._reference = None
         if reference_images is not None:
-            self._reference = self._statistics(reference_images)
+            if cache_name:
+                from ppsci_ext.metric.inception.features import default_cache_dir, weights_digest
+
+                path = weights_path or SHIPPED_CLASSIFIER
+                cache = os.path.join(default_cache_dir(), "classifier_stats",
+                                     f"{cache_name}-{weights_digest(path)}.npz")
+                self._reference = reference.cached(cache, lambda: self._features(reference_images),
+                                                   len(reference_images))
+            else:
+                self._reference = self._statistics(reference_images)
+
+    def _features(self, images) -> np.ndarray:
+        return classifier_outputs(images, self.net, self.batch_size)["features"]
 
     def _statistics(self, images) -> Dict[str, np.ndarray]:
-        mu, sigma = feature_statistics(classifier_outputs(images, self.net, self.batch_size)["features"])
-        return {"mu": mu, "sigma": sigma}
+        stats = reference.compact(self._features(images))
+        return reference.from_file(reference.to_file(stats), "statistics")  # as the cache would give them
 
     def __call__(self, output_dict: Dict, label_dict: Optional[Dict] = None) -> Dict[str, float]:
         if self.key not in output_dict:
@@ -164,4 +186,6 @@ class MNISTClassifierMetric:
             reference = self._statistics(label_dict[self.key])
         if reference is not None:
             result["frechet"] = classifier_frechet_distance(out["features"], reference)
+            if self.prdc:
+                result.update(prdc(reference["features"], out["features"]))
         return result

@@ -107,6 +107,23 @@ def density_coverage(real, fake, k: int = 5) -> Tuple[float, float]:
     return density, coverage
 
 
+def prdc(real, fake, k_pr: int = 3, k_dc: int = 5) -> Dict[str, float]:
+    """All four: ``precision``, ``recall`` (k = ``k_pr``), ``density``, ``coverage`` (k = ``k_dc``).
+
+    Args:
+        real: ``[N, D]`` real features (any float dtype, e.g. the float16 of cached statistics).
+        fake: ``[M, D]`` generated features.
+        k_pr (int): k of precision and recall. Defaults to 3.
+        k_dc (int): k of density and coverage. Defaults to 5.
+
+    Returns:
+        Dict[str, float]: The four values.
+    """
+    precision, recall = precision_recall(real, fake, k_pr)
+    density, coverage = density_coverage(real, fake, k_dc)
+    return {"precision": precision, "recall": recall, "density": density, "coverage": coverage}
+
+
 class PRDCMetric:
     """FunctionalMetric-compatible precision, recall, density and coverage of generated features.
 
@@ -141,6 +158,4 @@ class PRDCMetric:
         fake = output_dict[self.key]
         fake = fake.reshape([len(fake), -1]) if hasattr(fake, "reshape") else fake
         real = real.reshape([len(real), -1]) if hasattr(real, "reshape") else real
-        precision, recall = precision_recall(real, fake, self.k_pr)
-        density, coverage = density_coverage(real, fake, self.k_dc)
-        return {"precision": precision, "recall": recall, "density": density, "coverage": coverage}
+        return prdc(real, fake, self.k_pr, self.k_dc)

@@ -17,6 +17,7 @@ everything needed to resume exactly.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import math
 import os
 import time
@@ -26,7 +27,6 @@ import numpy as np
 import paddle
 import ppsci
 from paddle import io
-from ppsci.solver import printer
 from ppsci.utils import logger, misc
 
 from ppsci_ext.data.sampler import ArrayBatchSampler
@@ -74,6 +74,32 @@ def real_batch_sampler(constraint: "ppsci.constraint.Constraint", seed: int, ran
     while isinstance(getattr(sampler, "sampler", None), io.BatchSampler):
         sampler = sampler.sampler  # ppsci wraps the declared batch sampler to index whole batches
     return ArrayBatchSampler(dataset.input, dataset.label, sampler.batch_size, seed, rank, world_size)
+
+
+class _MetricsOnly(dict):
+    """``Solver.eval_output_info`` without the validators' placeholder loss.
+
+    The sample validators score generated images with metrics only; their
+    loss is a stand-in that is always 0, and ppsci would print it as
+    ``samples/loss: 0.00000`` in every eval line. Entries ending in ``/loss``
+    are not kept (ppsci's updates go to a throwaway meter).
+    """
+
+    def __setitem__(self, key, value):
+        if not str(key).endswith("/loss"):
+            super().__setitem__(key, value)
+
+    def __missing__(self, key):
+        return misc.AverageMeter(key)
+
+
+def format_value(value: float) -> str:
+    """A metric for the log: whole numbers (mode counts, sample counts) as integers, others to 5 digits."""
+    return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else f"{value:.5g}"
+
+
+def _hms(seconds: float) -> str:
+    return str(datetime.timedelta(seconds=int(max(seconds, 0))))
 
 
 class AdversarialSolver(ppsci.solver.Solver):
@@ -213,6 +239,8 @@ class AdversarialSolver(ppsci.solver.Solver):
 
             self.wandb_writer = wandb.init(**(wandb_config or {}))
         self.train_epoch_func = adversarial_epoch
+        self.eval_output_info = _MetricsOnly()
+        self.eval_seconds: list = []  # wall time of each evaluation during training, for the ETA
         if self.world_size > 1:
             # ppsci wrapped the pair in DataParallel (which copied rank 0's weights to
             # all ranks); the steps call generator and critic separately and average
@@ -326,7 +354,9 @@ class AdversarialSolver(ppsci.solver.Solver):
             self.train_epoch_func(self, epoch_id, self.log_freq)
             last = epoch_id == self.epochs
             if self.eval_during_train and (epoch_id % self.eval_freq == 0 or last):
+                tic = time.perf_counter()
                 self.evaluate(f"epoch_{epoch_id}", epoch_id)
+                self.eval_seconds.append(time.perf_counter() - tic)
             if epoch_id % self.save_freq == 0 or last:
                 self.save_checkpoint(epoch_id, "latest")
         self.write_history()
@@ -375,6 +405,22 @@ class AdversarialSolver(ppsci.solver.Solver):
             import wandb
 
             self.wandb_writer.log({tag: wandb.Image(image), "step": self.global_step})
+
+    @misc.run_on_eval_mode
+    def eval(self, epoch_id: Optional[int] = None):
+        """ppsci's ``Solver.eval`` with its summary line as this package prints metrics (counts as integers)."""
+        from ppsci.solver import printer
+
+        self.eval_func = ppsci.solver.eval.eval_func
+        ppsci_line, printer.log_eval_info = printer.log_eval_info, log_eval_info  # for this call only
+        try:
+            result = self.eval_func(self, epoch_id, self.log_freq)
+        finally:
+            printer.log_eval_info = ppsci_line
+        shown = ", ".join(f"{key}: {format_value(meter.avg)}" for key, meter in self.eval_output_info.items())
+        logger.info(f"[Eval]{f'[Epoch {epoch_id}]' if isinstance(epoch_id, int) else ''}[Avg] {shown}")
+        self.eval_output_info.clear()
+        return result
 
     def evaluate(self, tag: str, epoch_id: Optional[int] = None) -> Dict[str, float]:
         """Run the validators, record the metrics, keep the best checkpoint, draw pictures.
@@ -491,14 +537,67 @@ def adversarial_epoch(solver: AdversarialSolver, epoch_id: int, log_freq: int) -
             solver.train_output_info = {k: misc.AverageMeter(k, "7.5f") for k in averages}
             for k, v in averages.items():
                 solver.train_output_info[k].update(v)
-            printer.log_train_info(solver, batch_size, epoch_id, iter_id)
+            log_train_info(solver, batch_size, epoch_id, iter_id)
             solver.history["train"].append(
                 {"step": solver.global_step, "lr": solver.optimizer_g.get_lr(), **averages}
             )
-            # printer.log_train_info sent the losses (and one "train/lr") to the writers; add both rates
+            # log_train_info sent the losses (and one "train/lr") to the writers; add both rates
             solver.log_scalars({"train/lr_generator": solver.optimizer_g.get_lr(),
                                 "train/lr_critic": solver.optimizer_d.get_lr()})
             sums, count = {}, 0
         if solver.step_fn is not None:
             solver.step_fn(solver)
         batch_tic = time.perf_counter()
+
+
+def evaluations_left(solver, epoch_id: int) -> int:
+    """Evaluations during training still to come after the current point of epoch ``epoch_id``."""
+    if not solver.eval_during_train:
+        return 0
+    return sum(1 for e in range(epoch_id, solver.epochs + 1) if e % solver.eval_freq == 0 or e == solver.epochs)
+
+
+def log_eval_info(solver, batch_size: int, epoch_id: Optional[int], iters_per_epoch: int, iter_id: int) -> None:
+    """ppsci's per-batch eval line without the (empty until the end) metrics: the generation progress."""
+    times = ", ".join(meter.mean for meter in solver.eval_time_info.values())
+    batch_cost = solver.eval_time_info["batch_cost"].avg
+    epoch = f"[Epoch {epoch_id}/{solver.epochs}]" if isinstance(epoch_id, int) else ""
+    logger.info(f"[Eval]{epoch}[Batch {iter_id}/{iters_per_epoch}] generating samples: {times}, "
+                f"ips: {batch_size / max(batch_cost, 1e-12):.2f}, "
+                f"eta: {_hms((iters_per_epoch - iter_id) * batch_cost)} (then the metrics)")
+    for meter in solver.eval_time_info.values():
+        meter.reset()
+
+
+def log_train_info(solver, batch_size: int, epoch_id: int, iter_id: int) -> None:
+    """ppsci's training log line, with an ETA that includes the evaluations still to come.
+
+    The ETA is the remaining iterations times the mean iteration time plus the
+    remaining evaluations times the mean time of the evaluations so far; before
+    the first one it says that evaluations are not counted yet.
+    """
+    losses = ", ".join(f"{key}: {meter.avg:.5f}" for key, meter in solver.train_output_info.items())
+    times = ", ".join(meter.mean for meter in solver.train_time_info.values())
+    batch_cost = solver.train_time_info["batch_cost"].avg
+    iters_left = (solver.epochs - epoch_id + 1) * solver.iters_per_epoch - iter_id
+    evals = evaluations_left(solver, epoch_id)
+    eta = iters_left * batch_cost
+    if evals and solver.eval_seconds:
+        eta += evals * float(np.mean(solver.eval_seconds))
+        eta_msg = f"eta: {_hms(eta)} (with {evals} eval{'s' * (evals > 1)})"
+    elif evals:
+        eta_msg = f"eta: {_hms(eta)} (+ {evals} eval{'s' * (evals > 1)}, not timed yet)"
+    else:
+        eta_msg = f"eta: {_hms(eta)}"
+    epoch_width, iters_width = len(str(solver.epochs)), len(str(solver.iters_per_epoch))
+    logger.info(
+        f"[Train][Epoch {epoch_id:>{epoch_width}}/{solver.epochs}][Iter {iter_id:>{iters_width}}/"
+        f"{solver.iters_per_epoch}] lr: {solver.optimizer.get_lr():.5f}, {losses}, {times}, "
+        f"ips: {batch_size / batch_cost:.2f}, {eta_msg}"
+    )
+    for meter in solver.train_time_info.values():
+        meter.reset()
+    logger.scalar({"train/lr": solver.optimizer.get_lr(),
+                   **{f"train/{key}": meter.avg for key, meter in solver.train_output_info.items()}},
+                  step=solver.global_step, vdl_writer=solver.vdl_writer, wandb_writer=solver.wandb_writer,
+                  tbd_writer=solver.tbd_writer)

@@ -179,8 +179,15 @@ FILE_SLOTS = [
 @pytest.mark.parametrize("name,mode,slot", FILE_SLOTS, ids=[f"{n}-{s}" for n, _, s in FILE_SLOTS])
 def test_every_file_slot_refuses_bad_files(tmp_path, name, mode, slot):
     files = _files(tmp_path)
+    extra = []
+    if name == "cifar10" and slot == "EVAL.inception_weights_path":  # read after the data: give real data
+        from test_cifar10 import make_members, write_archive
+
+        extra = [f"DATA.data_path={write_archive(tmp_path / 'cifar.tar.gz', make_members())}", "TRAIN.batch_size=8",
+                 "MODEL.dim=8"]
     for kind, path in files.items():
-        cfg = compose(name, tmp_path / "out", mode, f"{slot}={path}", "TRAIN.epochs=1", "TRAIN.iters_per_epoch=1")
+        cfg = compose(name, tmp_path / "out", mode, f"{slot}={path}", "TRAIN.epochs=1", "TRAIN.iters_per_epoch=1",
+                      *extra)
         with pytest.raises(UserError) as info:
             experiment = EXPERIMENTS[name](cfg)
             experiment.evaluate() if mode == "mode=eval" else experiment.train()
@@ -256,3 +263,61 @@ def test_a_cifar10_checkpoint_without_networks_is_a_user_error(tmp_path):
     with pytest.raises(UserError) as info:  # the variant check reads no missing field
         CIFAR10Experiment(cfg).train()
     assert "\n" not in str(info.value)
+
+
+# ------------------------------------------------------------------------- bad images for the score command
+@pytest.fixture(scope="module")
+def random_inception(tmp_path_factory):
+    from ppsci_ext.metric.inception import InceptionV3FID
+
+    paddle.seed(0)
+    path = tmp_path_factory.mktemp("inception") / "RANDOM_inception.pdparams"
+    paddle.save(InceptionV3FID(with_logits=True).state_dict(), str(path))
+    return str(path)
+
+
+def _bad_image_inputs(root):
+    from PIL import Image
+
+    cases = {}
+    (root / "text_only").mkdir()
+    (root / "text_only" / "notes.txt").write_text("not an image")
+    cases["text_only"] = (root / "text_only", "has no .png/.jpg/.jpeg/.bmp images; it holds 1 other entries")
+    (root / "empty").mkdir()
+    cases["empty"] = (root / "empty", "it is empty")
+    (root / "corrupt").mkdir()
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(root / "corrupt" / "a.png")
+    (root / "corrupt" / "b.png").write_bytes(b"\x89PNG\r\n\x1a\nthis is no PNG")
+    cases["corrupt"] = (root / "corrupt", "b.png' (UnidentifiedImageError")
+    cases["one image"] = (root / "corrupt" / "a.png", "is one image file; give the folder")
+    (root / "mixed").mkdir()
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(root / "mixed" / "a.png")
+    Image.fromarray(np.zeros((9, 8, 3), np.uint8)).save(root / "mixed" / "b.png")
+    cases["mixed"] = (root / "mixed", "a.png is 8x8 but b.png is 8x9")
+    np.savez(root / "float.npz", images=np.zeros((4, 8, 8, 3), np.float32))
+    cases["float"] = (root / "float.npz", "is float32; store the images as uint8")
+    np.savez(root / "shape.npz", images=np.zeros((4, 8), np.uint8))
+    cases["shape"] = (root / "shape.npz", "expected images [N, H, W, 3]")
+    np.savez(root / "two.npz", a=np.zeros((4, 8, 8, 3), np.uint8), b=np.zeros((4, 8, 8, 3), np.uint8))
+    cases["two arrays"] = (root / "two.npz", "choose the images with --key NAME")
+    return cases
+
+
+@pytest.mark.parametrize("side", ["input1", "input2"])
+def test_bad_images_for_the_score_command_are_one_line(tmp_path, random_inception, side):
+    from ppsci_ext.cli.score import score
+
+    good = tmp_path / "good.npz"
+    np.savez(good, images=np.random.default_rng(0).integers(0, 256, (6, 8, 8, 3), dtype=np.uint8))
+    for kind, (path, phrase) in _bad_image_inputs(tmp_path).items():
+        with pytest.raises(UserError) as info:
+            if side == "input1":
+                score(str(path), None, random_inception, isc=True, is_splits=1)
+            else:
+                score(str(good), str(path), random_inception, kid=True, kid_subsets=2, kid_subset_size=3)
+        message = str(info.value)
+        assert "\n" not in message and phrase in message and str(path) in message, (kind, message)
+    with pytest.raises(UserError, match="N >= 2"):  # FID of a single image
+        one = tmp_path / "one.npz"
+        np.savez(one, images=np.zeros((1, 8, 8, 3), np.uint8))
+        score(str(one), str(good), random_inception, fid=True)

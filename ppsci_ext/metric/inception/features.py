@@ -7,9 +7,11 @@ consecutive splits (50,000 samples in the literature); FID from the mean and
 covariance of its 2048-d pool3 features (50,000 samples, against the training
 set); KID from the same features (100 subsets of 1,000).
 
-Real-data statistics (``mu``, ``sigma`` and the features, for KID) are
-computed once per dataset and cached in an ``.npz`` named after the dataset
-and a digest of the weights file, so another network never reuses them.
+Real-data statistics (``mu``, ``sigma`` and 8,000 of the features, for KID
+and precision / recall; see ``ppsci_ext.metric.reference``) are computed once
+per dataset and cached in an ``.npz`` named after the dataset (whose name
+carries a digest of the data) and a digest of the weights file, so other data
+or another network never reuses them.
 
 This module holds the protocol, the features and the statistics cache;
 ``metrics`` turns them into FunctionalMetric callables.
@@ -26,9 +28,8 @@ import paddle
 
 from ppsci_ext.data.images import Images, to_uint8_images
 from ppsci_ext.errors import UserError, check_positive
-from ppsci_ext.io.atomic import atomic_savez
-from ppsci_ext.io.weights import cached_model
-from ppsci_ext.metric.fid import feature_statistics
+from ppsci_ext.io.weights import cached_model, resolve_weights_path
+from ppsci_ext.metric import reference
 from ppsci_ext.metric.inception.network import InceptionV3FID
 from ppsci_ext.progress import progress
 
@@ -57,25 +58,40 @@ def weights_digest(path: str) -> str:
     return h.hexdigest()[:16]
 
 
-def _require_file(weights_path: str) -> str:
-    if not weights_path or not os.path.isfile(weights_path):
-        raise UserError(
-            f"Inception weights {weights_path!r} not found; convert them with `ppsci-ext-convert "
-            "SOURCE OUT.pdparams` and give the converted file (see docs/metrics.md)."
-        )
-    return weights_path
+def resolve_inception_weights(weights: Optional[str]) -> Optional[str]:
+    """Local path of the converted Inception weights a user asked for.
+
+    Args:
+        weights (Optional[str]): ``"auto"`` for the standard weights (pytorch-fid's
+            file, with the fc layer, downloaded and converted on first use: see
+            ``standard.standard_weights``), a path or URL of a converted
+            ``.pdparams``, or None / ``""`` for none.
+
+    Returns:
+        Optional[str]: The path, or None when no weights were asked for.
+    """
+    if weights is None or str(weights) == "":
+        return None
+    if str(weights) == "auto":
+        from ppsci_ext.metric.inception.standard import standard_weights
+
+        return standard_weights()
+    return resolve_weights_path(str(weights))
 
 
 def load_inception(weights_path: str) -> InceptionV3FID:
-    """The network for a converted ``.pdparams``, loaded once per file and process.
+    """The network for converted weights, loaded once per file and process.
 
     Args:
-        weights_path (str): Output of ``ppsci-ext-convert``.
+        weights_path (str): Output of ``ppsci-ext-convert``, or ``"auto"`` (see ``resolve_inception_weights``).
 
     Returns:
         InceptionV3FID: The network in eval mode.
     """
-    return cached_model("inception", _require_file(weights_path), InceptionV3FID.from_pdparams)
+    path = resolve_inception_weights(weights_path)
+    if path is None:
+        raise UserError("no Inception weights given; pass `auto`, or a file converted with `ppsci-ext-convert`.")
+    return cached_model("inception", path, InceptionV3FID.from_pdparams)
 
 
 def inception_outputs(
@@ -125,14 +141,18 @@ def inception_outputs(
 
 
 def statistics_of(features: np.ndarray) -> Dict[str, np.ndarray]:
-    """``mu``, ``sigma`` (float64) and ``features`` (float32) of pool3 features."""
-    mu, sigma = feature_statistics(features)
-    return {"mu": mu, "sigma": sigma, "features": np.asarray(features, dtype=np.float32)}
+    """Compact statistics of pool3 features: exact ``mu`` and ``sigma``, 8,000 of the features in float16.
+
+    See ``ppsci_ext.metric.reference`` for the form and what it does to KID and
+    precision / recall.
+    """
+    stats = reference.compact(features)
+    return reference.from_file(reference.to_file(stats), "statistics")  # as a saved file reads back
 
 
 def save_statistics(path: str, stats: Dict[str, np.ndarray], **info) -> None:
-    """Write statistics to ``path`` (``.npz``) atomically: a temporary file, then a rename."""
-    atomic_savez(path, **stats, **{k: np.asarray(v) for k, v in info.items()})
+    """Write statistics to ``path`` (``.npz``) atomically (``sigma`` as its upper triangle)."""
+    reference.save(path, stats, **info)
 
 
 def load_statistics(path: str) -> Dict[str, np.ndarray]:
@@ -144,17 +164,18 @@ def load_statistics(path: str) -> Dict[str, np.ndarray]:
     Returns:
         Dict[str, np.ndarray]: ``mu``, ``sigma`` and, when stored, ``features`` and provenance entries.
     """
-    if not os.path.isfile(path):
-        raise UserError(f"statistics file {path!r} not found; compute it with `python -m ppsci_ext.cli.score "
-                        "IMAGES --save-stats PATH`.")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            stats = {k: data[k] for k in data.files}
-    except Exception as e:  # numpy raises several types for a file that is not an .npz
-        raise UserError(f"{path!r} is not a readable .npz statistics file ({type(e).__name__}: {e}).") from None
-    if "mu" not in stats or "sigma" not in stats:
-        raise UserError(f"{path!r} has no 'mu' and 'sigma' arrays; it is not an FID statistics file.")
-    return stats
+    return reference.load(path)
+
+
+def check_same_weights(stats: Dict[str, np.ndarray], weights_path: str, source: str) -> None:
+    """Raise ``UserError`` if statistics record the digest of other Inception weights than ``weights_path``."""
+    made_with = str(stats["weights_digest"]) if "weights_digest" in stats else None
+    if made_with is not None and made_with != weights_digest(weights_path):
+        raise UserError(
+            f"{source} was made with other Inception weights (digest {made_with}) than {weights_path} "
+            f"(digest {weights_digest(weights_path)}), so its features cannot be compared with these; "
+            "compute the statistics again with these weights, or use the weights they were made with."
+        )
 
 
 def dataset_statistics(
@@ -163,11 +184,14 @@ def dataset_statistics(
     weights_path: str,
     cache_dir: Optional[str] = None,
     batch_size: int = PROTOCOL["batch_size"],
+    labels: Optional[np.ndarray] = None,
 ) -> Dict[str, np.ndarray]:
     """Statistics of a real dataset, computed once and cached per dataset and weights file.
 
     The cache file is ``<cache_dir>/inception_stats/<name>-<weights digest>.npz``;
-    it holds ``mu``, ``sigma``, the pool3 ``features`` (for KID) and ``num_images``.
+    it holds ``mu``, ``sigma``, up to 8,000 pool3 ``features`` in float16 (for KID
+    and precision / recall), ``num_images`` and the weights digest: at most
+    49.6 MB (``ppsci_ext.metric.reference``).
 
     Args:
         images: uint8 images, or a function returning them (called only when
@@ -176,9 +200,12 @@ def dataset_statistics(
         weights_path (str): Converted Inception weights.
         cache_dir (Optional[str]): Cache root. Defaults to ``default_cache_dir()``.
         batch_size (int): Images per forward pass. Defaults to 50.
+        labels (Optional[np.ndarray]): Class of each image: also per-class ``mu`` / ``sigma``
+            under ``classes`` (intra-class FID), cached in ``<name>-classes-<weights digest>.npz``.
 
     Returns:
-        Dict[str, np.ndarray]: ``mu``, ``sigma``, ``features``, ``num_images``.
+        Dict[str, np.ndarray]: ``mu``, ``sigma``, ``features``, ``num_images``, ``weights_digest``
+        (and ``classes`` with ``labels``).
 
     Examples:
         >>> from ppsci_ext.metric import dataset_statistics
@@ -187,21 +214,23 @@ def dataset_statistics(
     """
     if not name or os.sep in name or (os.altsep and os.altsep in name):
         raise UserError(f"dataset name {name!r} must be a non-empty file name without path separators.")
-    digest = weights_digest(_require_file(weights_path))
+    weights_path = resolve_inception_weights(weights_path)
+    if weights_path is None:
+        raise UserError("no Inception weights given for the statistics; pass `auto` or a converted .pdparams file.")
+    digest = weights_digest(weights_path)
     path = os.path.join(cache_dir or default_cache_dir(), "inception_stats", f"{name}-{digest}.npz")
-    if os.path.isfile(path):
-        stats = load_statistics(path)
-        n = len(images) if not callable(images) else None
-        if n is not None and int(stats.get("num_images", n)) != n:
-            raise UserError(
-                f"cached statistics {path} of {name!r} come from {int(stats['num_images'])} images, not {n}; "
-                "use another dataset name for other data, or delete the file."
-            )
-        if "features" in stats:
-            return stats
-    data = images() if callable(images) else images
-    stats = statistics_of(inception_outputs(data, load_inception(weights_path), batch_size,
-                                            what=f"Inception statistics of {name} (cached for later runs)")["pool3"])
-    stats["num_images"] = np.asarray(len(stats["features"]))
-    save_statistics(path, stats, weights_digest=digest)
+
+    memo = {}
+
+    def features() -> np.ndarray:  # one pass serves both caches
+        if "pool3" not in memo:
+            data = images() if callable(images) else images
+            memo["pool3"] = inception_outputs(data, load_inception(weights_path), batch_size,
+                                              what=f"Inception statistics of {name} (cached for later runs)")["pool3"]
+        return memo["pool3"]
+
+    stats = reference.cached(path, features, None if callable(images) else len(images), weights_digest=digest)
+    if labels is not None:
+        class_path = os.path.join(os.path.dirname(path), f"{name}-classes-{digest}.npz")
+        stats["classes"] = reference.cached_classes(class_path, features, labels, weights_digest=digest)
     return stats

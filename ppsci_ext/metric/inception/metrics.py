@@ -11,18 +11,23 @@ from ppsci_ext.errors import UserError
 from ppsci_ext.metric.fid import feature_statistics, frechet_distance
 from ppsci_ext.metric.inception.features import (
     PROTOCOL,
+    check_same_weights,
     dataset_statistics,
     inception_outputs,
     load_inception,
     load_statistics,
+    resolve_inception_weights,
     statistics_of,
 )
 from ppsci_ext.metric.isc import inception_score
 from ppsci_ext.metric.kid import kernel_inception_distance
+from ppsci_ext.metric.prdc import prdc
+
+METRICS = ("is", "fid", "kid", "prdc")
 
 
 class InceptionMetrics:
-    """FunctionalMetric-compatible IS / FID / KID of generated images, in one pass of the network.
+    """FunctionalMetric-compatible IS / FID / KID / precision-recall-density-coverage, in one pass of the network.
 
     ``output_dict[key]`` holds the generated images (uint8, or floats in
     ``value_range``). The real side of FID and KID is ``reference`` when
@@ -30,7 +35,8 @@ class InceptionMetrics:
 
     Args:
         weights_path (str): Converted Inception weights (``ppsci-ext-convert``).
-        metrics (Sequence[str]): Any of "is", "fid", "kid". Defaults to ("is", "fid").
+        metrics (Sequence[str]): Any of "is", "fid", "kid", "prdc" (improved precision and
+            recall with k=3, density and coverage with k=5, on pool3 features). Defaults to ("is", "fid").
         key (str): Name of the images in both dicts. Defaults to "img".
         value_range (Tuple[float, float]): Range of float images. Defaults to (-1, 1).
         reference: Real side of FID / KID: a statistics ``.npz`` path, a dict with
@@ -42,6 +48,12 @@ class InceptionMetrics:
         is_splits (int): IS splits. Defaults to 10.
         kid_subsets (int): KID subsets. Defaults to 100.
         kid_subset_size (int): KID subset size. Defaults to 1000.
+        class_reference (Optional[Dict[int, Dict]]): ``{class: {"mu", "sigma"}}`` of the real images
+            of each class (``dataset_statistics(..., labels=...)["classes"]``): with "fid" in
+            ``metrics``, also the intra-class FID of a conditional generator, whose labels are
+            ``label_dict[label_key]``. Defaults to None.
+        class_names (Optional[Sequence[str]]): Names of the classes for the result keys. Defaults to None.
+        label_key (str): Where the generated samples' labels are in ``label_dict``. Defaults to "y".
 
     Examples:
         >>> import ppsci
@@ -63,12 +75,20 @@ class InceptionMetrics:
         is_splits: int = PROTOCOL["is_splits"],
         kid_subsets: int = PROTOCOL["kid_subsets"],
         kid_subset_size: int = PROTOCOL["kid_subset_size"],
+        class_reference: Optional[Dict[int, Dict[str, np.ndarray]]] = None,
+        class_names: Optional[Sequence[str]] = None,
+        label_key: str = "y",
     ):
         metrics = tuple(metrics)
-        unknown = sorted(set(metrics) - {"is", "fid", "kid"})
+        self.class_reference = class_reference
+        self.class_names = class_names
+        self.label_key = label_key
+        unknown = sorted(set(metrics) - set(METRICS))
         if unknown or not metrics:
-            raise UserError(f"unknown Inception metrics {unknown or metrics}; choose from 'is', 'fid', 'kid'.")
-        self.weights_path = weights_path
+            raise UserError(f"unknown Inception metrics {unknown or metrics}; choose from {', '.join(METRICS)}.")
+        self.weights_path = resolve_inception_weights(weights_path)
+        if self.weights_path is None:
+            raise UserError("InceptionMetrics needs weights: `auto` or a converted .pdparams file.")
         self.metrics = metrics
         self.key = key
         self.value_range = tuple(value_range)
@@ -78,7 +98,7 @@ class InceptionMetrics:
         self.is_splits = is_splits
         self.kid_subsets = kid_subsets
         self.kid_subset_size = kid_subset_size
-        net = load_inception(weights_path)
+        net = load_inception(self.weights_path)
         if "is" in metrics:
             net.require_logits()  # fail at construction, not after a long evaluation
         self._reference = reference
@@ -98,6 +118,7 @@ class InceptionMetrics:
             ref = to_uint8_images(label_dict[self.key], self.value_range)
         if isinstance(ref, str):
             stats = load_statistics(ref)
+            check_same_weights(stats, self.weights_path, ref)
         elif isinstance(ref, dict):
             stats = dict(ref)
         elif self.dataset_name:
@@ -106,9 +127,9 @@ class InceptionMetrics:
             stats = statistics_of(inception_outputs(ref, load_inception(self.weights_path), self.batch_size,
                                                     value_range=self.value_range,
                                                     what="Inception features of the real images")["pool3"])
-        if "kid" in self.metrics and "features" not in stats:
-            raise UserError("KID needs the real features, but the reference statistics hold only mu and sigma; "
-                            "recompute them with `python -m ppsci_ext.cli.score IMAGES --save-stats PATH`.")
+        if {"kid", "prdc"} & set(self.metrics) and "features" not in stats:
+            raise UserError("KID and precision/recall need real features, but the reference statistics hold only "
+                            "mu and sigma; recompute them with `ppsci-ext-score --input1 IMAGES --save-stats PATH`.")
         if self._reference is not None:
             self._reference_stats = stats  # a fixed reference is read once; label images may change per call
         return stats
@@ -123,16 +144,54 @@ class InceptionMetrics:
         result: Dict[str, float] = {}
         if "is" in self.metrics:
             result["is_mean"], result["is_std"] = inception_score(out["logits"], self.is_splits)
-        if "fid" in self.metrics or "kid" in self.metrics:
+        if {"fid", "kid", "prdc"} & set(self.metrics):
             ref = self.reference_statistics(label_dict)
             if "fid" in self.metrics:
                 mu, sigma = feature_statistics(out["pool3"])
                 result["fid"] = frechet_distance(mu, sigma, ref["mu"], ref["sigma"])
+                if self.class_reference is not None:
+                    if not label_dict or self.label_key not in label_dict:
+                        raise UserError(f"intra-class FID needs the samples' labels under {self.label_key!r}.")
+                    result.update(intra_class_fid(out["pool3"], label_dict[self.label_key], self.class_reference,
+                                                  self.class_names))
             if "kid" in self.metrics:
                 result["kid_mean"], result["kid_std"] = kernel_inception_distance(
                     out["pool3"], ref["features"], self.kid_subsets, self.kid_subset_size
                 )
+            if "prdc" in self.metrics:
+                result.update(prdc(ref["features"], out["pool3"]))
         return result
+
+
+
+def intra_class_fid(features, labels, class_reference: Dict[int, Dict[str, np.ndarray]],
+                    class_names: Optional[Sequence[str]] = None) -> Dict[str, float]:
+    """FID of each class's generated samples against that class's real statistics, and their mean.
+
+    Args:
+        features: ``[N, D]`` features of the generated samples.
+        labels: ``[N]`` class of each sample (the label it was generated with).
+        class_reference (Dict[int, Dict]): ``{class: {"mu", "sigma"}}`` of the real images.
+        class_names (Optional[Sequence[str]]): Names for the keys. Defaults to the class numbers.
+
+    Returns:
+        Dict[str, float]: ``intra_fid_<name>`` per class and ``intra_fid``, their mean.
+    """
+    features = np.asarray(features)
+    labels = np.asarray(labels.numpy() if hasattr(labels, "numpy") else labels).reshape(-1)
+    if len(labels) != len(features):
+        raise UserError(f"{len(labels)} labels for {len(features)} generated samples; give one label per sample.")
+    result = {}
+    for c in sorted(class_reference):
+        name = class_names[c] if class_names is not None else str(c)
+        chosen = features[labels == c]
+        if len(chosen) < 2:
+            raise UserError(f"intra-class FID: class {name} has {len(chosen)} generated samples; it needs at "
+                            "least 2 (and thousands for a meaningful value): evaluate more samples.")
+        mu, sigma = feature_statistics(chosen)
+        result[f"intra_fid_{name}"] = frechet_distance(mu, sigma, class_reference[c]["mu"], class_reference[c]["sigma"])
+    result["intra_fid"] = float(np.mean(list(result.values())))
+    return result
 
 
 class ISMetric(InceptionMetrics):

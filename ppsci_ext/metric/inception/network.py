@@ -25,7 +25,6 @@ called ``bn.beta``, ``bn.mean`` and ``bn.var``. Weights come from
 
 from __future__ import annotations
 
-import os
 from typing import Dict, Optional, Tuple, Union
 
 import numpy as np
@@ -35,7 +34,7 @@ from paddle import nn
 from ppsci.arch import base
 
 from ppsci_ext.io.safe_pickle import safe_paddle_load
-from ppsci_ext.io.weights import mismatches
+from ppsci_ext.io.weights import mismatches, resolve_weights_path
 from ppsci_ext.errors import UserError
 from ppsci_ext.ops import onednn
 from ppsci_ext.ops.inference import InferenceConv2D, InferencePool2D, concat_channels
@@ -373,11 +372,7 @@ class InceptionV3FID(base.Arch):
         Returns:
             InceptionV3FID: The network in eval mode.
         """
-        if not os.path.isfile(path):
-            raise UserError(
-                f"Inception weights {path!r} not found; convert them first with "
-                "`ppsci-ext-convert SOURCE OUT.pdparams` (see docs/metrics.md)."
-            )
+        path = resolve_weights_path(path)  # one message for a missing, empty or folder path
         state = safe_paddle_load(path, repr(path),  # nothing but arrays and containers is unpickled
                                  "convert the Inception weights with `ppsci-ext-convert`.")
         if not isinstance(state, dict):

@@ -28,6 +28,7 @@ from conftest import ROOT
 from ppsci_ext.errors import UserError
 from ppsci_ext.metric import (
     FIDMetric,
+    InceptionMetrics,
     ISMetric,
     KIDMetric,
     dataset_statistics,
@@ -43,6 +44,7 @@ from ppsci_ext.io.torch_file import read_torch_file
 from ppsci_ext.metric.inception.convert import convert
 from ppsci_ext.metric.inception import default_cache_dir
 from ppsci_ext.cli.score import score
+from torch_writer import pytorch_fid_state, write_torch_file
 
 FIXTURES = os.path.join(ROOT, "tests", "fixtures")
 REFERENCE = os.path.join(FIXTURES, "inception_reference.npz")
@@ -250,48 +252,6 @@ def test_to_uint8_images_layouts_and_quantisation():
 # --- (5) converter ----------------------------------------------------------------------------------
 
 
-def _tensor_pickle(state: dict, legacy: bool) -> bytes:
-    """Pickle a flat state dict of NumPy arrays with the opcodes torch.save emits (protocol 2)."""
-    def text(s: str) -> bytes:
-        b = s.encode()
-        return b"X" + struct.pack("<I", len(b)) + b
-
-    def ints(values) -> bytes:
-        return b"(" + b"".join(b"J" + struct.pack("<i", int(v)) for v in values) + b"t"
-
-    storage_type = {np.dtype(np.float32): "FloatStorage", np.dtype(np.float64): "DoubleStorage",
-                    np.dtype(np.float16): "HalfStorage", np.dtype(np.int64): "LongStorage"}
-    out = [b"\x80\x02ccollections\nOrderedDict\n)R("]
-    for i, (key, value) in enumerate(state.items()):
-        pid = b"(" + text("storage") + f"ctorch\n{storage_type[value.dtype]}\n".encode() + text(str(i)) + text("cpu")
-        pid += b"J" + struct.pack("<i", value.size) + (b"N" if legacy else b"") + b"tQ"
-        strides = [s // value.itemsize for s in value.strides]
-        out.append(text(key) + b"ctorch._utils\n_rebuild_tensor_v2\n(" + pid + b"J\x00\x00\x00\x00"
-                   + ints(value.shape) + ints(strides) + b"\x89ccollections\nOrderedDict\n)Rt" + b"R")
-    out.append(b"u.")
-    return b"".join(out)
-
-
-def write_torch_file(path: str, state: dict, legacy: bool = False) -> None:
-    """Write ``state`` in PyTorch's zip format (``archive/...``) or its pre-1.6 format."""
-    state = {k: np.ascontiguousarray(v) for k, v in state.items()}
-    body = _tensor_pickle(state, legacy)
-    if legacy:
-        with open(path, "wb") as f:
-            f.write(pickle.dumps(0x1950A86A20F9469CFC6C, protocol=2) + pickle.dumps(1001, protocol=2))
-            f.write(pickle.dumps({"protocol_version": 1001, "little_endian": True}, protocol=2) + body)
-            f.write(pickle.dumps([str(i) for i in range(len(state))], protocol=2))
-            for value in state.values():
-                f.write(struct.pack("<q", value.size) + value.astype(value.dtype.newbyteorder("<")).tobytes())
-        return
-    with zipfile.ZipFile(path, "w") as zf:
-        zf.writestr("archive/data.pkl", body)
-        zf.writestr("archive/byteorder", "little")
-        zf.writestr("archive/version", "3\n")
-        for i, value in enumerate(state.values()):
-            zf.writestr(f"archive/data/{i}", value.astype(value.dtype.newbyteorder("<")).tobytes())
-
-
 @pytest.mark.parametrize("name", ["torch_small.pt", "torch_small_legacy.pt"])
 def test_reader_reads_real_torch_files(name, tmp_path):
     with np.load(os.path.join(FIXTURES, "torch_small_expected.npz")) as data:
@@ -312,27 +272,8 @@ def test_reader_reads_real_torch_files(name, tmp_path):
 @pytest.fixture(scope="module")
 def pytorch_fid_file(fid_weights, tmp_path_factory):
     """A full pytorch-fid state dict (torchvision names and shapes, 1008-way fc) holding the real conv weights."""
-    with open(os.path.join(FIXTURES, "pytorch_fid_state_dict_keys.json"), encoding="utf-8") as f:
-        shapes = json.load(f)
     paddle_state = {k: np.asarray(v) for k, v in paddle.load(fid_weights).items()}
-    rng = np.random.default_rng(4)
-    fc_weight = (rng.standard_normal((1008, 2048)) * 0.01).astype(np.float32)
-    fc_bias = rng.standard_normal(1008).astype(np.float32)
-    renames = {".bn.bias": ".bn.beta", ".bn.running_mean": ".bn.mean", ".bn.running_var": ".bn.var"}
-    state = {}
-    for key, shape in shapes.items():
-        if key == "fc.weight":
-            state[key] = fc_weight
-        elif key == "fc.bias":
-            state[key] = fc_bias
-        elif key.endswith(".num_batches_tracked"):
-            state[key] = np.array(0, np.int64)
-        elif key.endswith(".bn.weight"):
-            state[key] = np.ones(shape, np.float32)  # the ports store the absent TF scale as ones
-        else:
-            suffix = next((s for s in renames if key.endswith(s)), "")
-            state[key] = paddle_state[key[: len(key) - len(suffix)] + renames.get(suffix, "")]
-        assert list(state[key].shape) == shape, key
+    state = pytorch_fid_state(paddle_state)
     path = str(tmp_path_factory.mktemp("pth") / "pt_inception-2015-12-05-test.pth")
     write_torch_file(path, state, legacy=True)
     return path, state
@@ -473,7 +414,15 @@ def test_statistics_cache_round_trip(fid_weights, reference, tmp_path):
     files = glob.glob(str(tmp_path / "inception_stats" / "cifar-six-*.npz"))
     assert len(files) == 1
     assert stats["features"].shape == (6, 2048) and int(stats["num_images"]) == 6
-    assert _relative_error(stats["features"], reference["cifar_pool3"][:6]) <= TOLERANCE
+    # features are kept in float16 (ppsci_ext.metric.reference): its rounding (2^-11) on top of the bound
+    assert stats["features"].dtype == np.float16
+    assert _relative_error(stats["features"], reference["cifar_pool3"][:6]) <= TOLERANCE + 2.0 ** -11
+    # mu and sigma come from the float32 features: as exact as the features themselves
+    ref_mu = reference["cifar_pool3"][:6].astype(np.float64).mean(0)
+    assert np.abs(stats["mu"] - ref_mu).max() <= TOLERANCE * np.abs(ref_mu).max()
+    ref_sigma = np.cov(reference["cifar_pool3"][:6].astype(np.float64), rowvar=False)
+    assert np.abs(stats["sigma"] - ref_sigma).max() <= 10 * TOLERANCE * np.abs(ref_sigma).max()
+    np.testing.assert_array_equal(stats["sigma"], stats["sigma"].T)
 
     def must_not_load():
         raise AssertionError("the cache was not used")
@@ -508,7 +457,7 @@ def test_score_command_pieces(fid_weights, reference, tmp_path):
     stats_path = str(tmp_path / "mnist_stats.npz")
     assert score(str(npz), None, fid_weights, save_stats=stats_path) == {"num_images": 4}
     saved = load_statistics(stats_path)
-    assert _relative_error(saved["features"], reference["mnist_pool3"][:4]) <= TOLERANCE
+    assert _relative_error(saved["features"], reference["mnist_pool3"][:4]) <= TOLERANCE + 2.0 ** -11  # float16
     result = score(str(folder), stats_path, fid_weights, kid=True, kid_subsets=3, kid_subset_size=4)
     expected = kernel_inception_distance(reference["cifar_pool3"][:4], reference["mnist_pool3"][:4], 3, 4)
     assert result["kid_mean"] == pytest.approx(expected[0], rel=1e-3)
@@ -551,3 +500,29 @@ def test_console_scripts_are_declared():
     assert scripts.get("ppsci-ext-score") == "ppsci_ext.cli.score:main"
     assert scripts.get("ppsci-ext-convert") == "ppsci_ext.cli.convert:main"
     assert scripts.get("ppsci-ext-train-classifier") == "ppsci_ext.cli.train_classifier:main"
+
+
+def test_statistics_of_other_weights_are_refused(fid_weights, reference, tmp_path):
+    npz = tmp_path / "imgs.npz"
+    np.savez(npz, images=reference["mnist_images"][:6])
+    stats = str(tmp_path / "stats.npz")
+    score(str(npz), None, fid_weights, save_stats=stats)
+    other = str(tmp_path / "other.npz")
+    np.savez(other, **{**load_statistics(stats), "weights_digest": np.asarray("0123456789abcdef")})
+    with pytest.raises(UserError, match="made with other Inception weights.*0123456789abcdef"):
+        score(str(npz), other, fid_weights, kid=True, kid_subsets=2, kid_subset_size=3)
+    with pytest.raises(UserError, match="made with other Inception weights"):
+        KIDMetric(fid_weights, key="x", reference=other, kid_subset_size=3, kid_subsets=2)(
+            {"x": reference["mnist_images"][:4]})
+    # the same file with the right digest is accepted
+    assert "kid_mean" in score(str(npz), stats, fid_weights, kid=True, kid_subsets=2, kid_subset_size=3)
+
+
+def test_inception_metrics_prdc(fid_weights, reference):
+    images = reference["cifar_images"][:10]
+    metric = InceptionMetrics(fid_weights, metrics=("fid", "prdc"), key="x", reference=images)
+    same = metric({"x": images})
+    assert (same["precision"], same["recall"], same["coverage"]) == (1.0, 1.0, 1.0)
+    assert same["density"] == pytest.approx(1.0, abs=0.25)
+    digits = metric({"x": reference["mnist_images"]})  # another kind of image entirely
+    assert digits["precision"] <= 0.1 and digits["density"] < same["density"] / 2
