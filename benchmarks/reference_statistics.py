@@ -49,7 +49,7 @@ def main() -> None:
     row("float32, all", real)
     row("float16, all (the cache)", real.astype(np.float16))
     for keep in args.keep:
-        row(f"float16, subset", reference.compact(real, keep=keep)["features"])
+        row("float16, subset", reference.compact(real, keep=keep)["features"])
 
 
 if __name__ == "__main__":

@@ -579,7 +579,6 @@ def test_intra_class_fid_in_conditional_eval(e2e, tmp_path, monkeypatch):
     """mode=eval of an AC-GAN generator: FID per class against that class's real images, and the mean."""
     import ppsci_ext.metric.inception.metrics as inception_metrics
 
-    rng = np.random.default_rng(5)
     members = make_members(per_batch=4)
     for i in range(1, 6):  # every class twice: 2 real images per class
         batch = pickle.loads(members[f"data_batch_{i}"], encoding="bytes")
