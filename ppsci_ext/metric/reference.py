@@ -15,12 +15,12 @@ the features (Inception pool3, the MNIST classifier's):
 - ``num_images``: how many images the statistics describe.
 
 What the subset does: KID draws its real subsets (1,000 by default) from
-8,000 vectors instead of 50,000; it stays unbiased, its spread over subsets
-stays the same. The k-NN balls of precision / recall / density / coverage are
-built on 8,000 real points, the number StudioGAN and most papers use (10,000)
-is close to it; with fewer real points the balls are larger. float16 keeps
-about three significant digits. ``benchmarks/reference_statistics.py``
-measures both effects on real features. The same compact form is used on the
+8,000 vectors instead of 50,000 and stays unbiased. The k-NN balls of
+precision / recall / density / coverage are built on 8,000 real points (most
+papers use 10,000); with fewer real points the balls are larger, and coverage
+in particular rises. float16 keeps about three significant digits, which
+changed none of the figures visibly. ``benchmarks/reference_statistics.py``
+measures both effects on real features (docs/metrics.md, "Statistics cache"). The same compact form is used on the
 first run as on every later one (``compact`` is applied before anything is
 scored), so a cached run and a fresh run give the same numbers.
 """
