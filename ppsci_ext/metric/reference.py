@@ -117,7 +117,8 @@ def cached(path: str, features: Callable[[], np.ndarray], num_images: Optional[i
     """
     if os.path.isfile(path):
         stats = load(path)
-        if "features" in stats and "num_images" in stats:
+        # float16 features mark this form; a cache of the older form (all features in float32) is remade
+        if "features" in stats and "num_images" in stats and stats["features"].dtype == np.float16:
             if num_images is not None and int(stats["num_images"]) != num_images:
                 raise UserError(f"cached statistics {path} come from {int(stats['num_images'])} images, not "
                                 f"{num_images}; delete the file (it is recomputed).")

@@ -67,6 +67,17 @@ def test_cached_computes_once_and_gives_the_same_numbers(tmp_path):
         reference.cached(path, compute, 39)
 
 
+def test_a_cache_of_the_older_form_is_remade(tmp_path):
+    features = np.random.default_rng(5).random((20, 4)).astype(np.float32)
+    mu, sigma = feature_statistics(features)
+    path = str(tmp_path / "old.npz")  # what earlier versions wrote: full sigma, every feature in float32
+    np.savez(path, mu=mu, sigma=sigma, features=features, num_images=np.asarray(20))
+    stats = reference.cached(path, lambda: features, 20)
+    assert stats["features"].dtype == np.float16
+    with np.load(path) as data:
+        assert "sigma_triu" in data.files and data["features"].dtype == np.float16  # rewritten in the new form
+
+
 def test_class_moments_are_cached_in_float32_triangles(tmp_path):
     rng = np.random.default_rng(3)
     features = rng.random((60, 4))
