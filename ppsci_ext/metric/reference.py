@@ -57,6 +57,11 @@ def compact(features: np.ndarray, keep: int = KEPT_FEATURES) -> Dict[str, np.nda
             "num_images": np.asarray(n, dtype=np.int64)}
 
 
+def compact_stored(features: np.ndarray, keep: int = KEPT_FEATURES) -> Dict[str, np.ndarray]:
+    """``compact(features)`` exactly as a saved file reads back (what every comparison scores against)."""
+    return from_file(to_file(compact(features, keep)), "statistics")
+
+
 def to_file(stats: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
     """The arrays written to a file: ``sigma`` as its upper triangle."""
     out = {k: np.asarray(v) for k, v in stats.items() if k != "sigma"}
@@ -125,7 +130,7 @@ def cached(path: str, features: Callable[[], np.ndarray], num_images: Optional[i
             return stats
     stats = compact(features())
     save(path, stats, **info)
-    return from_file(to_file(stats), path)  # exactly what a later run reads
+    return from_file(to_file(stats), path)  # exactly what a later run reads (compact_stored, without a recompute)
 
 
 def class_moments(features: np.ndarray, labels: np.ndarray) -> Dict[int, Dict[str, np.ndarray]]:

@@ -19,7 +19,6 @@ This module holds the protocol, the features and the statistics cache;
 
 from __future__ import annotations
 
-import hashlib
 import os
 from typing import Callable, Dict, Optional, Tuple, Union
 
@@ -28,6 +27,7 @@ import paddle
 
 from ppsci_ext.data.images import Images, to_uint8_images
 from ppsci_ext.errors import UserError, check_positive
+from ppsci_ext.io.download import sha256_of
 from ppsci_ext.io.weights import cached_model, resolve_weights_path
 from ppsci_ext.metric import reference
 from ppsci_ext.metric.inception.network import InceptionV3FID
@@ -51,11 +51,7 @@ def default_cache_dir() -> str:
 
 def weights_digest(path: str) -> str:
     """First 16 hex digits of the SHA-256 of a weights file: the cache key of statistics made with it."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()[:16]
+    return sha256_of(path)[:16]
 
 
 def resolve_inception_weights(weights: Optional[str]) -> Optional[str]:
@@ -146,8 +142,7 @@ def statistics_of(features: np.ndarray) -> Dict[str, np.ndarray]:
     See ``ppsci_ext.metric.reference`` for the form and what it does to KID and
     precision / recall.
     """
-    stats = reference.compact(features)
-    return reference.from_file(reference.to_file(stats), "statistics")  # as a saved file reads back
+    return reference.compact_stored(features)
 
 
 def save_statistics(path: str, stats: Dict[str, np.ndarray], **info) -> None:
@@ -169,11 +164,13 @@ def load_statistics(path: str) -> Dict[str, np.ndarray]:
 
 def check_same_weights(stats: Dict[str, np.ndarray], weights_path: str, source: str) -> None:
     """Raise ``UserError`` if statistics record the digest of other Inception weights than ``weights_path``."""
-    made_with = str(stats["weights_digest"]) if "weights_digest" in stats else None
-    if made_with is not None and made_with != weights_digest(weights_path):
+    if "weights_digest" not in stats:
+        return
+    made_with, digest = str(stats["weights_digest"]), weights_digest(weights_path)  # one pass over the file
+    if made_with != digest:
         raise UserError(
             f"{source} was made with other Inception weights (digest {made_with}) than {weights_path} "
-            f"(digest {weights_digest(weights_path)}), so its features cannot be compared with these; "
+            f"(digest {digest}), so its features cannot be compared with these; "
             "compute the statistics again with these weights, or use the weights they were made with."
         )
 
