@@ -251,6 +251,7 @@ class CifarResNetGenerator(base.Arch):
             the input then also needs labels ``y`` (int64 [N]). Defaults to False.
         noise_dim (int): Noise dimension. Defaults to 128.
         num_classes (int): Classes when conditional. Defaults to 10.
+        channels (int): Channels of the images made: 3 (RGB, CIFAR-10) or 1 (grayscale). Defaults to 3.
 
     Examples:
         >>> import paddle
@@ -261,7 +262,7 @@ class CifarResNetGenerator(base.Arch):
     """
 
     def __init__(self, dim: int = 128, conditional: bool = False, noise_dim: int = NOISE_DIM,
-                 num_classes: int = NUM_CLASSES):
+                 num_classes: int = NUM_CLASSES, channels: int = 3):
         super().__init__()
         self.input_keys = ("z", "y") if conditional else ("z",)
         self.output_keys = ("img",)
@@ -274,7 +275,7 @@ class CifarResNetGenerator(base.Arch):
         self.block2 = UpBlock(dim, dim, classes)
         self.block3 = UpBlock(dim, dim, classes)
         self.bn_out = BatchNorm(dim)
-        self.conv_out = conv2d(dim, 3, 3, he_init=False)
+        self.conv_out = conv2d(dim, channels, 3, he_init=False)
 
     def forward(self, x: Dict[str, paddle.Tensor]) -> Dict[str, paddle.Tensor]:
         y = x["y"] if self.conditional else None
@@ -296,6 +297,7 @@ class CifarResNetCritic(base.Arch):
         acgan (bool): Add the AC-GAN class head ``logits`` [N, num_classes]. Defaults to False.
         norm (Optional[str]): None (official) or "layer" (per-sample layer norm). Defaults to None.
         num_classes (int): Classes of the AC-GAN head. Defaults to 10.
+        channels (int): Channels of the images scored: 3 (RGB) or 1 (grayscale). Defaults to 3.
 
     Examples:
         >>> import paddle
@@ -308,14 +310,14 @@ class CifarResNetCritic(base.Arch):
     batch_coupled = False
 
     def __init__(self, dim: int = 128, acgan: bool = False, norm: Optional[str] = None,
-                 num_classes: int = NUM_CLASSES):
+                 num_classes: int = NUM_CLASSES, channels: int = 3):
         super().__init__()
         if norm not in (None, "layer"):
             raise UserError(f"critic norm {norm!r} is not supported; use None (official) or 'layer'.")
         self.input_keys = ("img",)
         self.output_keys = ("score", "logits") if acgan else ("score",)
         self.dim = dim
-        self.block1 = OptimizedDiscBlock(3, dim)
+        self.block1 = OptimizedDiscBlock(channels, dim)
         self.block2 = DiscBlock(dim, dim, down=True, norm=norm)
         self.block3 = DiscBlock(dim, dim, norm=norm)
         self.block4 = DiscBlock(dim, dim, norm=norm)
