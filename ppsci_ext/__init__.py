@@ -18,9 +18,9 @@ from ppsci_ext import ops  # noqa: E402
 from ppsci_ext import solver  # noqa: E402
 from ppsci_ext import visualize  # noqa: E402
 from ppsci_ext.errors import UserError, exit_on_user_error  # noqa: E402
-from ppsci_ext.experiment import CIFAR10Experiment, MNISTExperiment, ToyExperiment  # noqa: E402
+from ppsci_ext.experiment import CIFAR10Experiment, ImagesExperiment, MNISTExperiment, ToyExperiment  # noqa: E402
 
 __version__ = "0.1.0"
 
 __all__ = ["arch", "data", "experiment", "io", "loss", "metric", "ops", "solver", "visualize", "CIFAR10Experiment",
-           "MNISTExperiment", "ToyExperiment", "UserError", "exit_on_user_error", "CPU_ENV"]
+           "ImagesExperiment", "MNISTExperiment", "ToyExperiment", "UserError", "exit_on_user_error", "CPU_ENV"]

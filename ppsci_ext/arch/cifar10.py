@@ -58,12 +58,15 @@ def _zero_attr() -> paddle.ParamAttr:
     return paddle.ParamAttr(initializer=nn.initializer.Constant(0.0))
 
 
-def conv2d(in_ch: int, out_ch: int, kernel: int, he_init: bool = True) -> Conv2D:
-    """'SAME' convolution with tflib's initialisation (uniform, He or Glorot fan average)."""
+def conv2d(in_ch: int, out_ch: int, kernel: int, he_init: bool = True, bias: bool = True) -> Conv2D:
+    """'SAME' convolution with tflib's initialisation (uniform, He or Glorot fan average).
+
+    ``bias=False`` makes a convolution without bias (tflib's ``biases=False``); its ``bias`` is None.
+    """
     fan_in, fan_out = in_ch * kernel * kernel, out_ch * kernel * kernel
     std = math.sqrt((4.0 if he_init else 2.0) / (fan_in + fan_out))
     return Conv2D(in_ch, out_ch, kernel, padding=kernel // 2, weight_attr=_uniform_attr(std),
-                     bias_attr=_zero_attr())
+                     bias_attr=_zero_attr() if bias else False)
 
 
 def linear(in_features: int, out_features: int) -> Linear:
@@ -105,12 +108,13 @@ def _spread_kernel(weight: paddle.Tensor, spread) -> paddle.Tensor:
 
 
 def conv_mean_pool(conv: Conv2D, x: paddle.Tensor) -> paddle.Tensor:
-    """``mean_pool(conv(x))`` for a 3x3 'SAME' ``conv``, as one 4x4 stride-2 convolution."""
+    """``mean_pool(conv(x))`` for a 3x3 'SAME' ``conv`` (with or without bias), as one 4x4 stride-2 convolution."""
     return onednn.conv2d(x, _spread_kernel(conv.weight, _POOL_SPREAD) * 0.25, conv.bias, stride=2, padding=1)
 
 
 def upsample_conv(conv: Conv2D, x: paddle.Tensor) -> paddle.Tensor:
-    """``conv(upsample(x))`` for a 3x3 'SAME' ``conv``, as one 4x4 stride-2 transposed convolution."""
+    """``conv(upsample(x))`` for a 3x3 'SAME' ``conv`` (with or without bias), as one 4x4 stride-2 transposed
+    convolution."""
     kernel = _spread_kernel(conv.weight, _UP_SPREAD).transpose([1, 0, 2, 3])  # [C_in, C_out, 4, 4]
     return onednn.conv2d_transpose(x, kernel, conv.bias, stride=2, padding=1)
 

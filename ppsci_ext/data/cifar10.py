@@ -191,19 +191,26 @@ class DequantizedImages:
     holds only the uint8 images.
 
     Args:
-        images (np.ndarray): uint8 images ``[N, 3, 32, 32]``.
+        images (np.ndarray): uint8 images ``[N, C, H, W]``, or ``[N, H, W, C]`` with ``channels_last``.
+        channels_last (bool): The images are stored ``[N, H, W, C]``; each batch is returned
+            ``[B, C, H, W]`` (transposed per batch, so memory holds only one copy). Defaults to False.
     """
 
-    def __init__(self, images: np.ndarray):
+    def __init__(self, images: np.ndarray, channels_last: bool = False):
         self.images = images
-        self.shape = images.shape
+        self.channels_last = channels_last
+        self.shape = (images.shape[0], images.shape[3], images.shape[1], images.shape[2]) if channels_last \
+            else images.shape
         self.dtype = np.dtype(np.float32)
 
     def __len__(self) -> int:
         return len(self.images)
 
     def __getitem__(self, index) -> np.ndarray:
-        return dequantize(self.images[index])
+        batch = self.images[index]
+        if self.channels_last:
+            batch = np.moveaxis(batch, -1, -3)
+        return dequantize(batch)
 
 
 def cifar10_arrays(path: str, conditional: bool = False) -> Tuple[Dict[str, object], Dict[str, np.ndarray]]:

@@ -8,11 +8,12 @@ from ppsci_ext.experiment.base import Experiment
 from ppsci_ext.experiment.cifar10 import CIFAR10Experiment
 from ppsci_ext.experiment.config import Key, check_config, help_text, register_help_resolver
 from ppsci_ext.experiment.hydra_errors import install as install_hydra_errors
+from ppsci_ext.experiment.images import ImagesExperiment
 from ppsci_ext.experiment.mnist import MNISTExperiment
 from ppsci_ext.experiment.toy import ToyExperiment
 
 register_help_resolver()
 install_hydra_errors()
 
-__all__ = ["CIFAR10Experiment", "Experiment", "Key", "MNISTExperiment", "ToyExperiment", "check_config", "help_text",
+__all__ = ["CIFAR10Experiment", "Experiment", "ImagesExperiment", "Key", "MNISTExperiment", "ToyExperiment", "check_config", "help_text",
            "register_help_resolver"]

@@ -1,0 +1,393 @@
+"""Image experiments: the paper's ResNet pairs on a user's own images (and, as a subclass, on CIFAR-10).
+
+``ImagesExperiment`` (``examples/wgangp/wgangp_images.py``) trains on any
+folder, ``.npz`` / ``.npy`` or idx file that ``ppsci_ext.data.read_image_set``
+reads, at 32x32 (the paper's CIFAR-10 ResNet) or 64x64 (the ResNet of the
+official ``gan_64x64.py``), grayscale or RGB, unconditional or AC-GAN with the
+classes of the data. It scores the samples with the Inception FID / KID / IS
+and precision-recall against the user's own images (statistics cached under
+the data's digest), and draws sample grids (one row per class when
+conditional), interpolation grids and exported samples.
+
+The architecture is described by the settings ``resolution``, ``channels``,
+``num_classes`` (all read off the data when training, off the weights when
+evaluating), ``dim``, ``conditional`` and ``critic_norm``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Dict, List, Optional, Sequence
+
+import numpy as np
+
+from ppsci_ext import data, metric
+from ppsci_ext.arch import GAN, CifarResNetCritic, CifarResNetGenerator
+from ppsci_ext.arch.cifar10 import NOISE_DIM
+from ppsci_ext.data.image_sets import BAD_IMAGES, RESOLUTIONS, ImageSet
+from ppsci_ext.errors import UserError, about
+from ppsci_ext.experiment.base import Experiment
+from ppsci_ext.experiment.config import Key, show
+from ppsci_ext.io.weights import extract_network
+from ppsci_ext.solver.builders import sample_validator
+from ppsci_ext.visualize import export_samples, interpolation_noise, save_image_grid
+
+# Lower-is-better metric names that TRAIN.monitor may name, per Inception metric.
+MONITORABLE = {"fid": "fid", "kid": "kid_mean"}
+OFFICIAL_DIM = {32: 128, 64: 64}  # gan_cifar_resnet.py DIM_G = DIM_D = 128; gan_64x64.py DIM = 64
+OFFICIAL_NORM = {32: None, 64: "layer"}  # the critics' normalisation in the official WGAN-GP runs
+MAX_GRID_ROWS = 20
+
+# Keys of every image experiment (the user's images and CIFAR-10).
+IMAGE_KEYS = [
+    Key("MODEL.conditional", bool),
+    Key("LOSS.acgan_critic_scale", float, low=0),
+    Key("LOSS.acgan_generator_scale", float, low=0),
+    Key("TRAIN.generator_batch_size", int, low=1, nullable=True),
+    Key("TRAIN.eval_prdc", bool),
+    Key("EVAL.inception_weights_path", str, nullable=True),
+    Key("EVAL.metrics", list, choices=("is", "fid", "kid")),
+    Key("EVAL.num_samples", int, low=2),
+    Key("EVAL.num_samples_train", int, low=2),
+    Key("EVAL.inception_batch_size", int, low=1),
+    Key("EVAL.is_splits", int, low=1),
+    Key("EVAL.kid_subsets", int, low=1),
+    Key("EVAL.kid_subset_size", int, low=2),
+    Key("EVAL.export_samples", int, low=0),
+    Key("EVAL.export_format", str, choices=("png", "npz")),
+]
+
+
+class ImagesExperiment(Experiment):
+    """WGAN-GP ResNet on the user's own images (``examples/wgangp/wgangp_images.py``)."""
+
+    name = "images"
+    model_keys = ("dim", "conditional", "critic_norm")
+    keys = IMAGE_KEYS + [
+        Key("DATA.data_path", str, nullable=True),
+        Key("DATA.resolution", int, choices=RESOLUTIONS),
+        Key("DATA.channels", int, choices=(1, 3), nullable=True),
+        Key("DATA.bad_images", str, choices=BAD_IMAGES),
+        Key("DATA.cache_dir", str, nullable=True),
+        Key("MODEL.dim", int, low=1, nullable=True),
+        Key("MODEL.critic_norm", str, choices=("auto", "layer"), nullable=True),
+        Key("EVAL.reference_path", str, nullable=True),
+    ]
+
+    def check(self) -> None:
+        d, ev = self.cfg.DATA, self.cfg.EVAL
+        if not d.data_path:
+            what = "to train on" if self.mode == "train" else "the samples are scored against"
+            scored = ev.inception_weights_path and {"fid", "kid"} & set(ev.metrics) and not ev.reference_path
+            if self.mode == "train" or scored:
+                raise UserError(f"DATA.data_path is not set: give the images {what} (a folder, an .npz / .npy of "
+                                "uint8 images or an idx file), e.g. DATA.data_path=my_pngs/.")
+        self._sets: Dict[tuple, ImageSet] = {}
+        self.inception_weights = None  # the resolved path of EVAL.inception_weights_path
+        self.scored = self._scored_metrics()
+
+    # ------------------------------------------------------------------- data
+    def read_set(self, path: str, key: str, channels: Optional[int] = None) -> ImageSet:
+        """The image set at ``path`` (read once per run, through the decoded-images cache)."""
+        d = self.cfg.DATA
+        channels = channels if channels is not None else d.channels
+        if (path, channels) not in self._sets:
+            from ppsci.utils import logger
+
+            with about(f"{key}={path}"):
+                found, cache = data.cached_image_set(path, d.resolution, channels, d.bad_images, self._cache_dir())
+            logger.message(f"{key}={path}: {found.describe()}" + (f" (cache {cache})" if cache else ""))
+            if found.skipped:
+                shown = "; ".join(found.skipped[:5]) + (" ..." if len(found.skipped) > 5 else "")
+                logger.warning(f"{key}={path}: skipped {len(found.skipped)} unreadable of "
+                               f"{len(found.skipped) + len(found.images)} files (DATA.bad_images=skip): {shown}")
+            self._sets[(path, channels)] = found
+        return self._sets[(path, channels)]
+
+    def _cache_dir(self) -> Optional[str]:
+        given = self.cfg.DATA.cache_dir
+        if given != "auto":
+            return given
+        from ppsci_ext.metric.inception import default_cache_dir
+
+        return os.path.join(default_cache_dir(), "images")
+
+    def training_set(self) -> ImageSet:
+        return self.read_set(self.cfg.DATA.data_path, "DATA.data_path")
+
+    def reference_set(self, settings: Dict[str, Any]) -> ImageSet:
+        """The real images the samples are scored against: EVAL.reference_path, else the training data."""
+        path = self.cfg.EVAL.reference_path
+        if path:
+            return self.read_set(path, "EVAL.reference_path", settings["channels"])
+        return self.read_set(self.cfg.DATA.data_path, "DATA.data_path", settings["channels"])
+
+    def reference_name(self, images: ImageSet) -> str:
+        """Statistics cache name: the data's digest and the resolution / channels."""
+        r, c = images.images.shape[1], images.images.shape[3]
+        return f"images-{images.digest[:16]}-r{r}c{c}"
+
+    def check_classes(self, found: ImageSet, conditional: bool, key: str) -> None:
+        if not conditional:
+            return
+        if found.num_classes < 2:
+            raise UserError(f"MODEL.conditional=true needs images of at least 2 classes, but {key}={found.source} "
+                            f"has {'one class' if found.num_classes == 1 else 'no labels'}; put each class in its "
+                            "own sub-folder (or give labels in the .npz), or set MODEL.conditional=false.")
+        counts = np.bincount(found.labels, minlength=found.num_classes)
+        few = [f"{found.class_names[k]} ({counts[k]})" for k in range(found.num_classes) if counts[k] < 2]
+        if few:
+            raise UserError(f"{key}={found.source}: the class {', '.join(few)} has a single image; an AC-GAN needs "
+                            "at least 2 images of every class (per-class FID needs their covariance). Add images "
+                            "to it, remove it, or set MODEL.conditional=false.")
+
+    def train_data(self):
+        found = self.training_set()
+        conditional = bool(self.cfg.MODEL.conditional)
+        self.check_classes(found, conditional, "DATA.data_path")
+        labels = {"y": found.labels} if conditional else {}
+        return {"img": data.DequantizedImages(found.images, channels_last=True)}, labels
+
+    # --------------------------------------------------------------- settings
+    def yaml_model_settings(self) -> Dict[str, Any]:
+        """MODEL settings plus what the training data decides (channels, classes)."""
+        settings = self.resolve_settings({**super().yaml_model_settings(), "resolution": self.cfg.DATA.resolution})
+        if self.mode == "train":
+            found = self.training_set()
+            settings["channels"] = found.channels
+            settings["num_classes"] = found.num_classes if settings["conditional"] else 0
+        return settings
+
+    @staticmethod
+    def resolve_settings(settings: Dict[str, Any]) -> Dict[str, Any]:
+        """``dim`` null and ``critic_norm`` auto become the official choice of the resolution."""
+        r = settings["resolution"]
+        out = dict(settings)
+        out["dim"] = settings["dim"] if settings.get("dim") is not None else OFFICIAL_DIM[r]
+        out["critic_norm"] = OFFICIAL_NORM[r] if settings.get("critic_norm") == "auto" else settings.get("critic_norm")
+        return out
+
+    def model_settings_from(self, obj: Any, path: str) -> Dict[str, Any]:
+        settings = super().model_settings_from(obj, path)
+        found = self.infer_model(extract_network(obj, "generator", path))
+        if not found:
+            raise UserError(f"{path} does not hold a generator of this experiment (a 32x32 or 64x64 ResNet); "
+                            "give the *_gen.pdparams or .pdckpt of a wgangp_images.py run.")
+        for key in ("resolution", "dim"):
+            if key in found and key in command_line_keys(self.cfg) and settings.get(key) not in (None, found[key]):
+                raise UserError(f"{command_line_keys(self.cfg)[key]}={show(settings[key])} contradicts {path}, "
+                                f"which holds a model with {key} {found[key]}; drop it from the command line.")
+        settings.update(found)
+        return self.resolve_settings(settings)
+
+    def infer_model(self, generator_state: Dict[str, Any]) -> Dict[str, Any]:
+        return describe_image_generator(generator_state)
+
+    def build_model(self, settings: Dict[str, Any]) -> GAN:
+        return build_image_gan(settings)
+
+    # -------------------------------------------------------------- metrics
+    def monitorable(self):
+        return [f"inception.{MONITORABLE[m]}" for m in self.scored if m in MONITORABLE]
+
+    def _scored_metrics(self):
+        from ppsci.utils import logger
+
+        if not self.cfg.EVAL.inception_weights_path:
+            logger.message("EVAL.inception_weights_path is null: Inception Score, FID and KID are skipped "
+                           "(`auto` fetches the standard weights; docs/metrics.md).")
+            return ()
+        return tuple(self.cfg.EVAL.metrics)
+
+    def _inception(self) -> str:
+        """The Inception weights, resolved (``auto`` fetched) when first needed, after the other checks.
+
+        Weights without the fc layer drop the Inception Score from ``scored``, with a message.
+        """
+        from ppsci.utils import logger
+
+        if self.inception_weights is None:
+            given = self.cfg.EVAL.inception_weights_path
+            with about(f"EVAL.inception_weights_path={given}"):
+                self.inception_weights = metric.resolve_inception_weights(given)
+                has_logits = metric.load_inception(self.inception_weights).fc is not None
+            if "is" in self.scored and not has_logits:
+                logger.message(f"{self.inception_weights} has no logits layer: Inception Score skipped "
+                               "(FID and KID only).")
+                self.scored = tuple(m for m in self.scored if m != "is")
+        return self.inception_weights
+
+    def reference(self, settings: Dict[str, Any], with_classes: bool):
+        """(uint8 images, statistics cache name, labels or None) of the real images scored against."""
+        found = self.reference_set(settings)
+        if with_classes and found.class_names != tuple(self.class_names(settings)):
+            from ppsci.utils import logger
+
+            logger.message(f"the reference images have the classes {list(found.class_names)}, not the model's: "
+                           "intra-class FID skipped.")
+            with_classes = False
+        return found.images, self.reference_name(found), found.labels if with_classes else None
+
+    def real_statistics(self, settings: Dict[str, Any], weights: str, with_classes: bool):
+        """Inception statistics of the reference images (and per class when ``with_classes``), cached by name."""
+        images, name, labels = self.reference(settings, with_classes)
+        stats = metric.dataset_statistics(images, name, weights, batch_size=self.cfg.EVAL.inception_batch_size,
+                                          labels=labels)
+        return stats, labels is not None
+
+    def validator(self, settings: Dict[str, Any], training: bool):
+        ev = self.cfg.EVAL
+        if not self.scored:
+            return None
+        weights = self._inception()
+        if not self.scored:
+            return None
+        stats, prdc = None, ()
+        k = settings["num_classes"] if settings["conditional"] else 0
+        intra = bool(k) and not training and "fid" in self.scored
+        if {"fid", "kid"} & set(self.scored):
+            stats, intra = self.real_statistics(settings, weights, intra)
+            prdc = ("prdc",) if not training or self.cfg.TRAIN.eval_prdc else ()
+        scorer = metric.InceptionMetrics(
+            weights, metrics=self.scored + prdc, key="img", reference=stats,
+            batch_size=ev.inception_batch_size, is_splits=ev.is_splits, kid_subsets=ev.kid_subsets,
+            kid_subset_size=ev.kid_subset_size, class_reference=stats.get("classes") if intra else None,
+            class_names=self.class_names(settings) if k else None)
+        n = ev.num_samples_train if training else ev.num_samples
+        # conditional: every class equally often (intra-class FID compares each with its real images)
+        labels = (np.arange(n) % k).astype(np.int64) if k else None
+        noise = self.inputs(settings, n, self.seed + 1, labels)
+        # The label dict names the output to collect (the real side is the statistics) and
+        # carries the generated labels for intra-class FID.
+        placeholder = {"img": np.zeros((n, 1), np.float32), **({"y": labels} if labels is not None else {})}
+        return sample_validator(noise, placeholder, ev.batch_size, {"inception": scorer})
+
+    # ------------------------------------------------------------- pictures
+    def class_names(self, settings: Dict[str, Any]) -> List[str]:
+        """Names of the model's classes: the data's when it is readable and has as many, else their numbers."""
+        k = settings["num_classes"]
+        path = self.cfg.DATA.data_path
+        if k and path and os.path.exists(path):
+            found = self.read_set(path, "DATA.data_path", settings["channels"])
+            if found.num_classes == k:
+                return list(found.class_names)
+        return [str(i) for i in range(k)]
+
+    def inputs(self, settings: Dict[str, Any], n: int, seed: int, labels: Optional[np.ndarray] = None):
+        """Fixed generator inputs: noise from ``seed`` and, when conditional, labels (random unless given)."""
+        rng = np.random.default_rng(seed)
+        inputs = {"z": rng.standard_normal((n, NOISE_DIM)).astype(np.float32)}
+        if settings["conditional"]:
+            inputs["y"] = labels if labels is not None else \
+                rng.integers(0, settings["num_classes"], n).astype(np.int64)
+        return inputs
+
+    def _grid_rows(self, settings: Dict[str, Any]) -> Optional[Sequence[str]]:
+        """Row names of a conditional grid (one row per class, at most MAX_GRID_ROWS), or None."""
+        if not settings["conditional"]:
+            return None
+        names = self.class_names(settings)
+        return names[:MAX_GRID_ROWS]
+
+    def picture_fn(self, settings: Dict[str, Any], with_critic: bool):
+        """A grid from fixed noise: 10x10, or one row of 10 per class when conditional."""
+        from ppsci.utils import logger
+
+        names = self._grid_rows(settings)
+        rows = len(names) if names else 10
+        labels = np.repeat(np.arange(rows), 10).astype(np.int64) if names else None
+        inputs = self.inputs(settings, rows * 10, self.seed + 2, labels)
+        if names:
+            more = f" (the first {rows} of {settings['num_classes']} classes)" if rows < settings["num_classes"] else ""
+            logger.message(f"Sample grid rows, top to bottom{more}: {', '.join(names)}")
+        output_dir = self.output_dir
+
+        def draw(solver, tag: str) -> str:
+            images = solver.model.generate(inputs, 100)  # batches of 100, as the official sample grid
+            path = os.path.join(output_dir, f"samples_{tag}.png")
+            save_image_grid(path, images, rows, 10, value_range=(-1.0, 1.0), row_labels=names)
+            return path
+
+        return draw
+
+    def after_eval(self, solver, settings: Dict[str, Any]) -> Dict[str, Any]:
+        from ppsci.utils import logger
+
+        ev = self.cfg.EVAL
+        found = {"interpolation": self._interpolation(solver, settings)}
+        if not ev.export_samples:
+            return {**found, "exported": None}
+        inputs = self.inputs(settings, ev.export_samples, self.seed + 3)
+        exported = export_samples(os.path.join(self.output_dir, "samples"),
+                                  solver.model.generate(inputs, ev.batch_size), ev.export_format, inputs.get("y"))
+        logger.message(f"Wrote {ev.export_samples} samples to {exported}")
+        return {**found, "exported": exported}
+
+    def _interpolation(self, solver, settings: Dict[str, Any]) -> str:
+        """interpolation.png: each row slerps between two fixed noise vectors (row i is class i when conditional)."""
+        rows, steps = 8, 10
+        inputs = {"z": interpolation_noise(NOISE_DIM, rows, steps, self.seed + 4)}
+        names = None
+        if settings["conditional"]:
+            k = settings["num_classes"]
+            all_names = self.class_names(settings)
+            inputs["y"] = np.repeat(np.arange(rows) % k, steps).astype(np.int64)
+            names = [all_names[i % k] for i in range(rows)]
+        path = os.path.join(self.output_dir, "interpolation.png")
+        return save_image_grid(path, solver.model.generate(inputs, rows * steps), rows, steps,
+                               value_range=(-1.0, 1.0), row_labels=names)
+
+    def result_info(self) -> Dict[str, Any]:
+        ev = self.cfg.EVAL
+        n = ev.num_samples if self.mode == "eval" else ev.num_samples_train
+        info = {"data": str(self.cfg.DATA.data_path), "num_samples": n, "inception_weights": self.inception_weights}
+        for (path, _), found in self._sets.items():
+            info.setdefault("data_sets", {})[path] = {"images": int(len(found.images)), "digest": found.digest,
+                                                     "skipped": len(found.skipped)}
+        return info
+
+
+def command_line_keys(cfg) -> Dict[str, str]:
+    """{setting: command-line key} for the settings given on the command line that the weights also decide."""
+    from ppsci_ext.experiment.config import command_line_overrides
+
+    given = command_line_overrides(cfg)
+    names = {"resolution": "DATA.resolution", "dim": "MODEL.dim"}
+    return {setting: key for setting, key in names.items() if key in given}
+
+
+def build_image_gan(settings: Dict[str, Any]) -> GAN:
+    """The generator and critic for resolved image settings (resolution, channels, num_classes, dim, ...)."""
+    conditional = bool(settings["conditional"])
+    k = int(settings.get("num_classes") or 0) if conditional else 0
+    kwargs = dict(dim=settings["dim"], channels=settings.get("channels", 3), num_classes=k or 10)
+    if settings["resolution"] == 64:
+        from ppsci_ext.arch import ResNet64Critic, ResNet64Generator
+
+        generator, critic = ResNet64Generator(conditional=conditional, **kwargs), \
+            ResNet64Critic(acgan=conditional, norm=settings["critic_norm"], **kwargs)
+    else:
+        generator = CifarResNetGenerator(conditional=conditional, **kwargs)
+        critic = CifarResNetCritic(acgan=conditional, norm=settings["critic_norm"], **kwargs)
+    return GAN(generator, critic, num_classes=k)
+
+
+def describe_image_generator(state: Dict[str, Any]) -> Dict[str, Any]:
+    """Settings read off a 32x32 or 64x64 ResNet generator's weights ({} when it is neither)."""
+    if not isinstance(state, dict):
+        return {}
+    from ppsci_ext.arch.resnet64 import describe_resnet64
+
+    found = describe_resnet64(state, "generator")
+    if found is not None:
+        return {"resolution": 64, "dim": found["dim"], "channels": found["channels"],
+                "conditional": found["conditional"], "num_classes": found["num_classes"] if found["conditional"] else 0}
+    try:
+        dim = int(state["input.weight"].shape[1]) // 16
+        bn = state["block1.bn1.weight"].shape
+        channels = int(state["conv_out.weight"].shape[0])
+    except (KeyError, TypeError, AttributeError, IndexError):
+        return {}
+    conditional = len(bn) == 2
+    return {"resolution": 32, "dim": dim, "channels": channels, "conditional": conditional,
+            "num_classes": int(bn[0]) if conditional else 0}
