@@ -151,12 +151,13 @@ class ImagesExperiment(Experiment):
     # --------------------------------------------------------------- settings
     def yaml_model_settings(self) -> Dict[str, Any]:
         """MODEL settings plus what the training data decides (channels, classes)."""
-        settings = self.resolve_settings({**super().yaml_model_settings(), "resolution": self.cfg.DATA.resolution})
-        if self.mode == "train":
-            found = self.training_set()
-            settings["channels"] = found.channels
-            settings["num_classes"] = found.num_classes if settings["conditional"] else 0
-        return settings
+        settings = {**super().yaml_model_settings(), "resolution": self.cfg.DATA.resolution}
+        if self.mode != "train":
+            return settings  # eval: the weights decide the rest (model_settings_from), then it is resolved
+        found = self.training_set()
+        settings["channels"] = found.channels
+        settings["num_classes"] = found.num_classes if settings["conditional"] else 0
+        return self.resolve_settings(settings)
 
     @staticmethod
     def resolve_settings(settings: Dict[str, Any]) -> Dict[str, Any]:
