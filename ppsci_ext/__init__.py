@@ -15,12 +15,15 @@ from ppsci_ext import io  # noqa: E402
 from ppsci_ext import loss  # noqa: E402
 from ppsci_ext import metric  # noqa: E402
 from ppsci_ext import ops  # noqa: E402
+from ppsci_ext import pretrained  # noqa: E402
 from ppsci_ext import solver  # noqa: E402
 from ppsci_ext import visualize  # noqa: E402
 from ppsci_ext.errors import UserError, exit_on_user_error  # noqa: E402
+from ppsci_ext.experiment.fit import TrainedPair, fit  # noqa: E402
 from ppsci_ext.experiment import CIFAR10Experiment, ImagesExperiment, MNISTExperiment, ToyExperiment  # noqa: E402
 
 __version__ = "0.1.0"
 
-__all__ = ["arch", "data", "experiment", "io", "loss", "metric", "ops", "solver", "visualize", "CIFAR10Experiment",
+__all__ = ["arch", "data", "experiment", "io", "loss", "metric", "ops", "pretrained", "solver", "visualize", "fit",
+           "TrainedPair", "CIFAR10Experiment",
            "ImagesExperiment", "MNISTExperiment", "ToyExperiment", "UserError", "exit_on_user_error", "CPU_ENV"]

@@ -1,4 +1,4 @@
-"""Weights shipped with the package (see docs/toy.md for how they were trained)."""
+"""Weights shipped with the package (see docs/toy.md for how they were trained), and ``load`` for any generator."""
 
 from __future__ import annotations
 
@@ -20,3 +20,8 @@ def shipped_weights(experiment: str, variant: str) -> Tuple[str, str]:
             f"examples/wgangp/wgangp_{experiment}.py) or give weights of your own"
         )
     return gen, (dis if os.path.isfile(dis) else None)
+
+
+from ppsci_ext.pretrained.loader import SHIPPED, Generator, load  # noqa: E402
+
+__all__ = ["SHIPPED", "Generator", "load", "shipped_weights"]

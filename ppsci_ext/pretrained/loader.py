@@ -1,0 +1,180 @@
+"""``load``: a trained generator from a shipped name or any weights file, with ``sample(n, seed)`` -> numpy.
+
+The architecture comes from the file: the MODEL settings stored in a
+``.pdckpt`` and, for every file, the shapes of the generator's weights (toy
+MLP with its data statistics, MNIST's DCGAN-like net, or the 32x32 / 64x64
+ResNet with its channels and classes). Nothing else is needed to sample.
+
+Examples:
+    >>> import ppsci_ext
+    >>> gen = ppsci_ext.pretrained.load("toy-8gaussians")
+    >>> gen.sample(5, seed=0).shape
+    (5, 2)
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Dict, Optional
+
+import numpy as np
+
+from ppsci_ext.errors import UserError, about
+
+SHIPPED = {"mnist": ("mnist", "cpu"), "toy-8gaussians": ("toy", "8gaussians"),
+           "toy-25gaussians": ("toy", "25gaussians"), "toy-swissroll": ("toy", "swissroll")}
+
+
+class Generator:
+    """A trained generator that samples numpy arrays in the data's own units.
+
+    Attributes:
+        network: The generator (a ``ppsci.arch.base.Arch``).
+        kind (str): "toy" (points), "mnist" or "images".
+        settings (Dict[str, Any]): The architecture read off the file.
+        source (str): The file (or shipped name) it came from.
+    """
+
+    def __init__(self, network, kind: str, settings: Dict[str, Any], source: str):
+        self.network = network
+        self.kind = kind
+        self.settings = dict(settings)
+        self.source = source
+
+    @property
+    def noise_dim(self) -> int:
+        return int(self.network.noise_dim)
+
+    @property
+    def num_classes(self) -> int:
+        """Classes of a conditional (AC-GAN) generator, 0 for an unconditional one."""
+        return int(self.settings.get("num_classes") or 0) if self.settings.get("conditional") else 0
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v}" for k, v in sorted(self.settings.items()))
+        return f"Generator({self.kind}: {shown}; from {self.source})"
+
+    def sample(self, n: int, seed: int = 0, labels: Optional[np.ndarray] = None,
+               batch_size: Optional[int] = None) -> np.ndarray:
+        """``n`` samples from the noise of ``seed`` (the same seed gives the same samples).
+
+        Args:
+            n (int): Number of samples.
+            seed (int): Seed of the noise (and of nothing else). Defaults to 0.
+            labels (Optional[np.ndarray]): Class of each sample, for a conditional generator;
+                None gives every class in turn (0, 1, ..., K-1, 0, ...).
+            batch_size (Optional[int]): Samples per forward pass; the ResNet generators
+                normalise with the statistics of their batch, so keep it near 100 (the default).
+
+        Returns:
+            np.ndarray: Points ``[n, D]`` (float32, in the data's units) or images
+            ``[n, H, W, C]`` (uint8, C = 1 or 3).
+        """
+        import paddle
+
+        from ppsci_ext.errors import check_positive
+
+        check_positive(n, "n", whole=True)
+        rng = np.random.default_rng(seed)
+        inputs = {"z": rng.standard_normal((n, self.noise_dim)).astype(np.float32)}
+        if self.num_classes:
+            y = np.arange(n) % self.num_classes if labels is None else np.asarray(labels)
+            if y.shape != (n,) or y.dtype.kind not in "iu" or y.min() < 0 or y.max() >= self.num_classes:
+                raise UserError(f"labels must be {n} integers in 0..{self.num_classes - 1}, one per sample.")
+            inputs["y"] = y.astype(np.int64)
+        elif labels is not None:
+            raise UserError("this generator is unconditional; sample it without labels.")
+        step = batch_size or (n if self.kind == "toy" else 100)
+        key = self.network.output_keys[0]
+        out = []
+        with paddle.no_grad():
+            for start in range(0, n, step):
+                batch = {k: paddle.to_tensor(v[start:start + step]) for k, v in inputs.items()}
+                out.append(self.network(batch)[key].numpy())
+        x = np.concatenate(out)
+        if self.kind == "toy":
+            return self.network.to_data(x)
+        low = 0.0 if self.kind == "mnist" else -1.0  # MNIST's sigmoid, the ResNets' tanh
+        pixels = np.clip(np.floor((x.astype(np.float64) - low) / (1.0 - low) * 255.99), 0, 255).astype(np.uint8)
+        return np.ascontiguousarray(pixels.transpose(0, 2, 3, 1))
+
+
+def _shape(state: Dict[str, Any], key: str):
+    value = state.get(key)
+    return tuple(int(d) for d in value.shape) if hasattr(value, "shape") else None
+
+
+def _build(state: Dict[str, Any], stored: Dict[str, Any]):
+    """(network, kind, settings) for a generator state dict, or None when no known architecture matches."""
+    from ppsci_ext.arch import MNISTGenerator, ToyGenerator
+    from ppsci_ext.experiment.images import build_image_gan, describe_image_generator
+
+    found = describe_image_generator(state)
+    if found:
+        settings = {"critic_norm": None, **found}
+        return build_image_gan(settings).generator, "images", settings
+    fc = _shape(state, "fc.weight")
+    if fc is not None and len(fc) == 2 and fc[1] % 64 == 0:
+        settings = {"noise_dim": fc[0], "dim": fc[1] // 64}
+        return MNISTGenerator(noise_dim=fc[0], dim=fc[1] // 64), "mnist", settings
+    layers = sorted((k for k in state if k.startswith("net.") and k.endswith(".weight")),
+                    key=lambda k: int(k.split(".")[1]) if k.split(".")[1].isdigit() else -1)
+    shapes = [_shape(state, k) for k in layers]
+    if shapes and all(s is not None and len(s) == 2 for s in shapes):
+        settings = {"noise_dim": shapes[0][0], "width": shapes[0][1] if len(shapes) > 1 else stored.get("width", 512),
+                    "hidden_layers": len(shapes) - 1, "data_dim": shapes[-1][1]}
+        stats = {}
+        if "data_mean" in state and "data_std" in state:
+            stats = {"data_mean": np.asarray(state["data_mean"]), "data_std": np.asarray(state["data_std"])}
+        network = ToyGenerator(noise_dim=settings["noise_dim"], width=settings["width"],
+                               hidden_layers=settings["hidden_layers"], out_dim=settings["data_dim"], **stats)
+        return network, "toy", settings
+    return None
+
+
+def load(name_or_path: str) -> Generator:
+    """A trained generator, ready to ``sample``.
+
+    Args:
+        name_or_path (str): A shipped generator ("mnist", "toy-8gaussians",
+            "toy-25gaussians", "toy-swissroll"), or the path (or URL) of any
+            ``.pdckpt`` or ``*_gen.pdparams`` this package wrote.
+
+    Returns:
+        Generator: With the architecture read off the file.
+
+    Raises:
+        UserError: An unknown name, an unreadable file, or weights of no known generator.
+    """
+    from ppsci_ext.io.weights import CHECKPOINT_FORMAT, extract_network, load_checked, load_file
+    from ppsci_ext.pretrained import shipped_weights
+
+    if not isinstance(name_or_path, (str, os.PathLike)) or not str(name_or_path):
+        raise UserError(f"give a shipped name ({', '.join(SHIPPED)}) or the path of a weights file, "
+                        f"not {name_or_path!r}.")
+    name = str(name_or_path)
+    if name in SHIPPED:
+        path = shipped_weights(*SHIPPED[name])[0]
+    elif os.path.exists(name) or "://" in name:
+        path = name
+    else:
+        raise UserError(f"{name!r} is neither a shipped generator ({', '.join(SHIPPED)}) nor an existing file; "
+                        "give one of those names or the path of a .pdckpt / *_gen.pdparams.")
+    with about(path):
+        obj = load_file(path)
+        state = extract_network(obj, "generator", path)
+        stored: Dict[str, Any] = {}
+        if isinstance(obj, dict) and obj.get("format") == CHECKPOINT_FORMAT and isinstance(obj.get("config"), str):
+            from omegaconf import OmegaConf
+
+            try:
+                stored = dict(OmegaConf.create(obj["config"]).get("MODEL") or {})
+            except Exception:  # an unreadable stored config: the weights' shapes still say enough
+                stored = {}
+        built = _build(state, stored) if isinstance(state, dict) else None
+        if built is None:
+            raise UserError("it holds no generator of this package (toy MLP, MNIST, or 32x32 / 64x64 ResNet); give "
+                            "the .pdckpt or *_gen.pdparams of a wgangp_*.py run.")
+        network, kind, settings = built
+        load_checked(network, state, "generator", path)
+    return Generator(network, kind, settings, name)
