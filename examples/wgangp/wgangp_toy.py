@@ -1,7 +1,8 @@
-"""WGAN-GP on 2-D toy data (8gaussians, 25gaussians, swissroll).
+"""WGAN-GP on 2-D toy data (8gaussians, 25gaussians, swissroll) or on your own N x D points.
 
     python wgangp_toy.py                                 # train, then evaluate
     python wgangp_toy.py DATA.mode=25gaussians
+    python wgangp_toy.py DATA.mode=file DATA.data_path=points.npy   # or .npz, .csv: N points of D >= 1 numbers
     python wgangp_toy.py mode=eval                       # evaluate the shipped weights
     python wgangp_toy.py mode=eval EVAL.pretrained_gen_model_path=PATH_OR_URL   # a .pdparams or .pdckpt
     python wgangp_toy.py --help                          # every key, with its meaning

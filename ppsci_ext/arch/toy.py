@@ -100,7 +100,7 @@ class ToyGenerator(base.Arch):
         return self._buffers["data_mean"].numpy(), self._buffers["data_std"].numpy()
 
     def to_data(self, x) -> np.ndarray:
-        """Generated points (numpy ``[N, out_dim]``, in the generator's space) in the data's units: ``x * std + mean``."""
+        """Generated points (numpy ``[N, out_dim]``, the generator's space) in the data's units: ``x * std + mean``."""
         from ppsci_ext.data.points import unstandardize
 
         stats = self.statistics()

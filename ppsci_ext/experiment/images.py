@@ -122,7 +122,8 @@ class ImagesExperiment(Experiment):
             return self.read_set(path, "EVAL.reference_path", settings["channels"])
         return self.read_set(self.cfg.DATA.data_path, "DATA.data_path", settings["channels"])
 
-    def reference_name(self, images: ImageSet) -> str:
+    @staticmethod
+    def reference_name(images: ImageSet) -> str:
         """Statistics cache name: the data's digest and the resolution / channels."""
         r, c = images.images.shape[1], images.images.shape[3]
         return f"images-{images.digest[:16]}-r{r}c{c}"

@@ -26,6 +26,7 @@ from ppsci_ext.metric.inception import (
 )
 from ppsci_ext.metric.isc import inception_score
 from ppsci_ext.metric.kid import kernel_inception_distance
+from ppsci_ext.metric.points import PointsMetric, median_distance, mmd
 from ppsci_ext.metric.prdc import PRDCMetric, density_coverage, knn_radii, prdc, precision_recall
 from ppsci_ext.metric.toy import ToyMetric, mode_coverage, reverse_kl, sliced_wasserstein
 
@@ -36,6 +37,9 @@ __all__ = [
     "load_classifier",
     "mnist_score",
     "ToyMetric",
+    "PointsMetric",
+    "median_distance",
+    "mmd",
     "PRDCMetric",
     "density_coverage",
     "knn_radii",

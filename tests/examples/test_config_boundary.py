@@ -152,6 +152,10 @@ def test_resume_refuses_changed_training_settings_unless_allowed(run, tmp_path):
     ("TRAIN.epochs=0", ["TRAIN.epochs=0 is not allowed"]),
     ("seed=abc", ["seed='abc' is not allowed"]),
     ("EVAL.batch_size=0", ["EVAL.batch_size=0 is not allowed"]),
+    ("DATA.mode=file", ["DATA.mode=file needs DATA.data_path=PATH", ".npy, .npz or .csv"]),
+    ("DATA.data_path=points.npy", ["DATA.data_path=points.npy is read only with DATA.mode=file"]),
+    ("DATA.data_path=5", ["DATA.data_path=5 is not allowed", "a string or null"]),
+    ("VIS.pair_dims=0", ["VIS.pair_dims=0 is not allowed", "whole number >= 1"]),
 ])
 def test_bad_or_unused_keys_end_in_one_message(tmp_path, override, phrases):
     out, work = tmp_path / "out", tmp_path / "work"

@@ -162,6 +162,7 @@ def _files(tmp_path):
 
 
 FILE_SLOTS = [
+    ("toy", "mode=train", "DATA.data_path"),
     ("toy", "mode=eval", "EVAL.pretrained_gen_model_path"),
     ("toy", "mode=eval", "EVAL.pretrained_dis_model_path"),
     ("toy", "mode=train", "TRAIN.checkpoint_path"),
@@ -185,6 +186,8 @@ def test_every_file_slot_refuses_bad_files(tmp_path, name, mode, slot):
 
         extra = [f"DATA.data_path={write_archive(tmp_path / 'cifar.tar.gz', make_members())}", "TRAIN.batch_size=8",
                  "MODEL.dim=8"]
+    if name == "toy" and slot == "DATA.data_path":
+        extra = ["DATA.mode=file"]
     for kind, path in files.items():
         cfg = compose(name, tmp_path / "out", mode, f"{slot}={path}", "TRAIN.epochs=1", "TRAIN.iters_per_epoch=1",
                       *extra)
@@ -194,6 +197,28 @@ def test_every_file_slot_refuses_bad_files(tmp_path, name, mode, slot):
         message = str(info.value)
         assert "\n" not in message and str(path) in message, (kind, message)
     assert not (tmp_path / "ran").exists()
+
+
+def test_every_bad_point_file_ends_in_one_message(tmp_path):
+    """DATA.mode=file: each problem of tests/conftest.py's point files, in train and eval, prefixed by the key."""
+    from conftest import write_bad_point_files
+    from ppsci_ext.arch import ToyGenerator
+
+    folder = tmp_path / "files"
+    folder.mkdir()
+    gen = tmp_path / "gen.pdparams"  # a generator of a file run (D = 2), for mode=eval
+    paddle.save(ToyGenerator(width=4, data_mean=np.zeros(2), data_std=np.ones(2)).state_dict(), str(gen))
+    for kind, path, phrases in write_bad_point_files(folder):
+        for mode in ("mode=train", "mode=eval"):
+            cfg = compose("toy", tmp_path / "out", mode, "DATA.mode=file", f"DATA.data_path={path}", "MODEL.width=4",
+                          f"EVAL.pretrained_gen_model_path={gen}", "TRAIN.epochs=1", "TRAIN.iters_per_epoch=1")
+            with pytest.raises(UserError) as info:
+                experiment = ToyExperiment(cfg)
+                experiment.evaluate() if mode == "mode=eval" else experiment.train()
+            message = str(info.value)
+            assert message.startswith(f"DATA.data_path={path}: ") and "\n" not in message, (kind, mode, message)
+            assert all(phrase in message for phrase in phrases), (kind, mode, phrases, message)
+    assert not (tmp_path / "out" / "checkpoints").exists()
 
 
 @pytest.mark.parametrize("tool", ["score --input1", "score --input2", "score --weights", "convert source"])
