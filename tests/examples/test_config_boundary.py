@@ -175,7 +175,7 @@ def test_gpu_on_a_cpu_build_is_refused(tmp_path):
     assert "no GPU support" in line and "device=cpu" in line
 
 
-@pytest.mark.parametrize("script", ["wgangp_toy.py", "wgangp_mnist.py", "wgangp_cifar10.py"])
+@pytest.mark.parametrize("script", ["wgangp_toy.py", "wgangp_mnist.py", "wgangp_cifar10.py", "wgangp_images.py"])
 def test_help_lists_the_package_keys(tmp_path, script):
     proc = run_example(script, "--help", cwd=str(tmp_path))
     assert proc.returncode == 0, proc.stderr[-2000:]

@@ -167,3 +167,11 @@ def test_unreadable_images_are_skipped_and_counted(tmp_path):
     text = proc.stderr + proc.stdout
     assert "skipped 1 unreadable of 5 files (DATA.bad_images=skip)" in text and "0.png" in text
     assert json.loads((out / "metrics.json").read_text())["data_sets"][broken]["skipped"] == 1
+
+
+def test_a_missing_reference_is_named(setup, conditional, tmp_path):
+    line = one_error(_run(setup, tmp_path / "out", "mode=eval", f"DATA.data_path={setup['data']}",
+                          f"EVAL.reference_path={tmp_path / 'missing.npz'}",
+                          f"EVAL.inception_weights_path={setup['weights']}", *SCORED,
+                          f"EVAL.pretrained_gen_model_path={setup['root'] / 'cond' / 'checkpoints' / 'latest.pdckpt'}"))
+    assert line.startswith(f"ERROR: EVAL.reference_path={tmp_path / 'missing.npz'}") and "does not exist" in line
