@@ -177,13 +177,14 @@ class UpBlock(nn.Layer):
         in_ch (int): Input channels.
         out_ch (int): Output channels.
         num_classes (int): > 0 for conditional batch norm. Defaults to 0.
+        conv1_bias (bool): The first conv has a bias (the 64x64 model's has none). Defaults to True.
     """
 
-    def __init__(self, in_ch: int, out_ch: int, num_classes: int = 0):
+    def __init__(self, in_ch: int, out_ch: int, num_classes: int = 0, conv1_bias: bool = True):
         super().__init__()
         self.shortcut = conv2d(in_ch, out_ch, 1, he_init=False)
         self.bn1 = BatchNorm(in_ch, num_classes)
-        self.conv1 = conv2d(in_ch, out_ch, 3)
+        self.conv1 = conv2d(in_ch, out_ch, 3, bias=conv1_bias)
         self.bn2 = BatchNorm(out_ch, num_classes)
         self.conv2 = conv2d(out_ch, out_ch, 3)
 
@@ -225,15 +226,17 @@ class DiscBlock(nn.Layer):
         out_ch (int): Output channels.
         down (bool): Halve H and W. Defaults to False.
         norm (Optional[str]): None or "layer". Defaults to None.
+        conv1_bias (bool): The first conv has a bias (the 64x64 model's has none). Defaults to True.
     """
 
-    def __init__(self, in_ch: int, out_ch: int, down: bool = False, norm: Optional[str] = None):
+    def __init__(self, in_ch: int, out_ch: int, down: bool = False, norm: Optional[str] = None,
+                 conv1_bias: bool = True):
         super().__init__()
         self.down = down
         mid = in_ch if down else out_ch
         self.shortcut = conv2d(in_ch, out_ch, 1, he_init=False) if (down or in_ch != out_ch) else None
         self.norm1 = LayerNorm(in_ch) if norm == "layer" else None
-        self.conv1 = conv2d(in_ch, mid, 3)
+        self.conv1 = conv2d(in_ch, mid, 3, bias=conv1_bias)
         self.norm2 = LayerNorm(mid) if norm == "layer" else None
         self.conv2 = conv2d(mid, out_ch, 3)
 

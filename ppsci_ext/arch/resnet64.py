@@ -46,76 +46,25 @@ from typing import Dict, Optional
 
 import paddle
 import paddle.nn.functional as F
-from paddle import nn
 from ppsci.arch import base
 
-from ppsci_ext.arch.cifar10 import (
-    NOISE_DIM,
-    NUM_CLASSES,
-    BatchNorm,
-    LayerNorm,
-    conv2d,
-    conv_mean_pool,
-    linear,
-    mean_pool,
-    upsample,
-    upsample_conv,
-)
+from ppsci_ext.arch.cifar10 import NOISE_DIM, NUM_CLASSES, BatchNorm, DiscBlock, UpBlock, conv2d, linear
 from ppsci_ext.errors import UserError
 
-__all__ = ["DownBlock", "ResNet64Critic", "ResNet64Generator", "UpBlock", "describe_resnet64"]
+__all__ = ["ResNet64Critic", "ResNet64Generator", "describe_resnet64"]
+
+
+def _up(in_ch: int, out_ch: int, num_classes: int) -> UpBlock:
+    """The official up block: the 32x32 one with a bias-free first conv."""
+    return UpBlock(in_ch, out_ch, num_classes, conv1_bias=False)
+
+
+def _down(in_ch: int, out_ch: int, norm: Optional[str]) -> DiscBlock:
+    """The official down block (pool-then-conv1x1 shortcut, conv in->in, conv+mean-pool), first conv without bias."""
+    return DiscBlock(in_ch, out_ch, down=True, norm=norm, conv1_bias=False)
 
 _MULTIPLIERS_G = (8, 8, 4, 2, 1)  # block channels of the generator, in units of DIM
 _MULTIPLIERS_D = (1, 2, 4, 8, 8)  # and of the critic
-
-
-class UpBlock(nn.Layer):
-    """Generator residual block that doubles H and W (official ``ResidualBlock(resample='up')``).
-
-    Args:
-        in_ch (int): Input channels.
-        out_ch (int): Output channels.
-        num_classes (int): > 0 for conditional batch norm. Defaults to 0.
-    """
-
-    def __init__(self, in_ch: int, out_ch: int, num_classes: int = 0):
-        super().__init__()
-        self.shortcut = conv2d(in_ch, out_ch, 1, he_init=False)
-        self.bn1 = BatchNorm(in_ch, num_classes)
-        self.conv1 = conv2d(in_ch, out_ch, 3, bias=False)
-        self.bn2 = BatchNorm(out_ch, num_classes)
-        self.conv2 = conv2d(out_ch, out_ch, 3)
-
-    def forward(self, x: paddle.Tensor, y: Optional[paddle.Tensor] = None) -> paddle.Tensor:
-        # conv1x1 and nearest upsampling commute; convolving first is 4x cheaper.
-        shortcut = upsample(self.shortcut(x))
-        h = upsample_conv(self.conv1, F.relu(self.bn1(x, y)))
-        h = self.conv2(F.relu(self.bn2(h, y)))
-        return shortcut + h
-
-
-class DownBlock(nn.Layer):
-    """Critic residual block that halves H and W (official ``ResidualBlock(resample='down')``).
-
-    Args:
-        in_ch (int): Input channels.
-        out_ch (int): Output channels.
-        norm (Optional[str]): "layer" (official WGAN-GP) or None. Defaults to "layer".
-    """
-
-    def __init__(self, in_ch: int, out_ch: int, norm: Optional[str] = "layer"):
-        super().__init__()
-        self.shortcut = conv2d(in_ch, out_ch, 1, he_init=False)
-        self.norm1 = LayerNorm(in_ch) if norm == "layer" else None
-        self.conv1 = conv2d(in_ch, in_ch, 3, bias=False)
-        self.norm2 = LayerNorm(in_ch) if norm == "layer" else None
-        self.conv2 = conv2d(in_ch, out_ch, 3)
-
-    def forward(self, x: paddle.Tensor) -> paddle.Tensor:
-        shortcut = self.shortcut(mean_pool(x))  # official MeanPoolConv: pool, then conv1x1
-        h = self.conv1(F.relu(self.norm1(x) if self.norm1 is not None else x))
-        h = F.relu(self.norm2(h) if self.norm2 is not None else h)
-        return shortcut + conv_mean_pool(self.conv2, h)
 
 
 class ResNet64Generator(base.Arch):
@@ -151,10 +100,10 @@ class ResNet64Generator(base.Arch):
         classes = num_classes if conditional else 0
         widths = [m * dim for m in _MULTIPLIERS_G]
         self.input = linear(noise_dim, 4 * 4 * widths[0])
-        self.block1 = UpBlock(widths[0], widths[1], classes)
-        self.block2 = UpBlock(widths[1], widths[2], classes)
-        self.block3 = UpBlock(widths[2], widths[3], classes)
-        self.block4 = UpBlock(widths[3], widths[4], classes)
+        self.block1 = _up(widths[0], widths[1], classes)
+        self.block2 = _up(widths[1], widths[2], classes)
+        self.block3 = _up(widths[2], widths[3], classes)
+        self.block4 = _up(widths[3], widths[4], classes)
         self.bn_out = BatchNorm(dim)
         self.conv_out = conv2d(dim, channels, 3)  # official Generator.Output: tflib's default He init
 
@@ -203,10 +152,10 @@ class ResNet64Critic(base.Arch):
         self.dim = dim
         widths = [m * dim for m in _MULTIPLIERS_D]
         self.input = conv2d(channels, dim, 3, he_init=False)
-        self.block1 = DownBlock(widths[0], widths[1], norm)
-        self.block2 = DownBlock(widths[1], widths[2], norm)
-        self.block3 = DownBlock(widths[2], widths[3], norm)
-        self.block4 = DownBlock(widths[3], widths[4], norm)
+        self.block1 = _down(widths[0], widths[1], norm)
+        self.block2 = _down(widths[1], widths[2], norm)
+        self.block3 = _down(widths[2], widths[3], norm)
+        self.block4 = _down(widths[3], widths[4], norm)
         self.output = linear(4 * 4 * widths[4], 1)
         self.acgan = linear(4 * 4 * widths[4], num_classes) if acgan else None
 

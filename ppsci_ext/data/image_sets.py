@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import io
 import os
 import zipfile
 from typing import Dict, List, Optional, Sequence, Tuple

@@ -15,7 +15,7 @@ import pytest
 from ppsci_ext.arch import CifarResNetCritic, CifarResNetGenerator, ResNet64Critic, ResNet64Generator
 from ppsci_ext.arch.cifar10 import count_parameters
 from ppsci_ext.arch.gan import GAN
-from ppsci_ext.arch.resnet64 import DownBlock, UpBlock, describe_resnet64
+from ppsci_ext.arch.resnet64 import _down, _up, describe_resnet64
 from ppsci_ext.errors import UserError
 
 # --- shapes ------------------------------------------------------------------------------------------
@@ -42,7 +42,7 @@ def test_shapes(channels, conditional):
 
 
 def test_block_shapes_and_bias_free_first_conv():
-    up, down = UpBlock(6, 4), DownBlock(4, 6)
+    up, down = _up(6, 4, 0), _down(4, 6, "layer")
     assert up(paddle.randn([2, 6, 4, 4])).shape == [2, 4, 8, 8]
     assert down(paddle.randn([2, 4, 8, 8])).shape == [2, 6, 4, 4]
     assert up.conv1.bias is None and down.conv1.bias is None  # official biases=False on Conv1
@@ -182,8 +182,8 @@ def test_fused_resampling_blocks_match_plain_reference(dtype):
     try:
         paddle.seed(3)
         tol = dict(rtol=1e-9, atol=1e-9) if dtype == "float64" else dict(rtol=2e-4, atol=2e-4)
-        for block, reference, shape, seed in ((UpBlock(6, 5), _up_reference, [3, 6, 4, 4], 1),
-                                              (DownBlock(5, 6), _down_reference, [3, 5, 8, 8], 2)):
+        for block, reference, shape, seed in ((_up(6, 5, 0), _up_reference, [3, 6, 4, 4], 1),
+                                              (_down(5, 6, "layer"), _down_reference, [3, 5, 8, 8], 2)):
             _randomise(block, seed)
             x0 = paddle.to_tensor(np.random.default_rng(seed + 10).normal(size=shape), dtype=dtype)
             results = []

@@ -5,8 +5,6 @@ generator that outputs NaN. Each ends in one message, never a traceback, and fin
 byte-identical."""
 
 import hashlib
-import json
-import math
 import os
 import pickle
 
