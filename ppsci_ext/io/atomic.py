@@ -84,19 +84,27 @@ def atomic_write_text(text: str, path: str) -> None:
 
 
 def atomic_savez(path: str, **arrays) -> None:
-    """``np.savez`` to ``path`` atomically (see ``atomic_write``); the name is kept as given."""
-    import io
+    """``np.savez`` to ``path`` atomically (see ``atomic_write``); the name is kept as given.
+
+    The arrays are streamed into the temporary file, so memory holds no second
+    copy of them (the decoded-images cache can be a gigabyte). The zip archive
+    is closed here even when a write fails: numpy's own writer, interrupted by a
+    full disk, would be left open and print a traceback when garbage-collected.
+    """
+    import zipfile
 
     import numpy as np
 
-    # In memory first: numpy's zip writer, interrupted by a full disk, would be left open and print a
-    # traceback when garbage-collected; writing finished bytes fails cleanly.
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-
     def write(tmp: str) -> None:
         with open(tmp, "wb") as f:
-            f.write(buffer.getbuffer())
+            archive = zipfile.ZipFile(f, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True)
+            try:
+                for name, value in arrays.items():
+                    with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                        np.lib.format.write_array(member, np.asanyarray(value), allow_pickle=False)
+            finally:
+                with contextlib.suppress(OSError, ValueError):  # the error that stopped the writing is reported
+                    archive.close()
 
     atomic_write(path, write)
 
