@@ -87,22 +87,28 @@ class ImagesExperiment(Experiment):
         self.scored = self._scored_metrics()
 
     # ------------------------------------------------------------------- data
-    def read_set(self, path: str, key: str, channels: Optional[int] = None) -> ImageSet:
-        """The image set at ``path`` (read once per run, through the decoded-images cache)."""
+    def read_set(self, path: str, key: str, channels: Optional[int] = None,
+                 resolution: Optional[int] = None) -> ImageSet:
+        """The image set at ``path`` (read once per run, through the decoded-images cache).
+
+        ``channels`` and ``resolution`` default to DATA.channels and DATA.resolution; eval passes
+        the model's, read off its weights.
+        """
         d = self.cfg.DATA
         channels = channels if channels is not None else d.channels
-        if (path, channels) not in self._sets:
+        resolution = resolution or d.resolution
+        if (path, channels, resolution) not in self._sets:
             from ppsci.utils import logger
 
             with about(f"{key}={path}"):
-                found, cache = data.cached_image_set(path, d.resolution, channels, d.bad_images, self._cache_dir())
+                found, cache = data.cached_image_set(path, resolution, channels, d.bad_images, self._cache_dir())
             logger.message(f"{key}={path}: {found.describe()}" + (f" (cache {cache})" if cache else ""))
             if found.skipped:
                 shown = "; ".join(found.skipped[:5]) + (" ..." if len(found.skipped) > 5 else "")
                 logger.warning(f"{key}={path}: skipped {len(found.skipped)} unreadable of "
                                f"{len(found.skipped) + len(found.images)} files (DATA.bad_images=skip): {shown}")
-            self._sets[(path, channels)] = found
-        return self._sets[(path, channels)]
+            self._sets[(path, channels, resolution)] = found
+        return self._sets[(path, channels, resolution)]
 
     def _cache_dir(self) -> Optional[str]:
         given = self.cfg.DATA.cache_dir
@@ -117,10 +123,13 @@ class ImagesExperiment(Experiment):
 
     def reference_set(self, settings: Dict[str, Any]) -> ImageSet:
         """The real images the samples are scored against: EVAL.reference_path, else the training data."""
-        path = self.cfg.EVAL.reference_path
-        if path:
-            return self.read_set(path, "EVAL.reference_path", settings["channels"])
-        return self.read_set(self.cfg.DATA.data_path, "DATA.data_path", settings["channels"])
+        path, key = (self.cfg.EVAL.reference_path, "EVAL.reference_path") if self.cfg.EVAL.reference_path else \
+            (self.cfg.DATA.data_path, "DATA.data_path")
+        resolution = settings["resolution"]
+        found = self.read_set(path, key, resolution=resolution)  # as the training data is read (usually already)
+        if found.channels != settings["channels"]:  # converted to the model's channels, for a like comparison
+            found = self.read_set(path, key, settings["channels"], resolution)
+        return found
 
     @staticmethod
     def reference_name(images: ImageSet) -> str:
@@ -270,7 +279,7 @@ class ImagesExperiment(Experiment):
         k = settings["num_classes"]
         path = self.cfg.DATA.data_path
         if k and path and os.path.exists(path):
-            found = self.read_set(path, "DATA.data_path", settings["channels"])
+            found = self.read_set(path, "DATA.data_path", resolution=settings["resolution"])
             if found.num_classes == k:
                 return list(found.class_names)
         return [str(i) for i in range(k)]
@@ -343,7 +352,7 @@ class ImagesExperiment(Experiment):
         ev = self.cfg.EVAL
         n = ev.num_samples if self.mode == "eval" else ev.num_samples_train
         info = {"data": str(self.cfg.DATA.data_path), "num_samples": n, "inception_weights": self.inception_weights}
-        for (path, _), found in self._sets.items():
+        for (path, _, _), found in self._sets.items():
             info.setdefault("data_sets", {})[path] = {"images": int(len(found.images)), "digest": found.digest,
                                                      "skipped": len(found.skipped)}
         return info

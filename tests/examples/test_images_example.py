@@ -106,9 +106,13 @@ def test_64x64_grayscale_from_an_npz(setup):
     grid = Image.open(out / "samples_epoch_1.png")
     assert grid.mode == "L" and grid.width == 10 * (64 + 1) * 2 + 2
     ev = setup["root"] / "r64_eval"
+    # without DATA.resolution=64: the weights say 64, and the reference images are read at that size
     proc = _run(setup, ev, "mode=eval", f"EVAL.pretrained_gen_model_path={out / 'checkpoints' / 'latest_gen.pdparams'}",
-                "EVAL.inception_weights_path=null", "EVAL.export_samples=3")
+                f"DATA.data_path={setup['root'] / 'gray.npz'}", f"EVAL.inception_weights_path={setup['weights']}",
+                *SCORED, "EVAL.export_samples=3")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    text = proc.stdout + proc.stderr
+    assert "10 images 64x64x1" in text and "32x32" not in text
     model = json.loads((ev / "metrics.json").read_text())["model"]
     assert model["resolution"] == 64 and model["channels"] == 1 and model["critic_norm"] == "layer"
     assert len(os.listdir(ev / "samples")) == 3
