@@ -147,9 +147,10 @@ class ImagesExperiment(Experiment):
         counts = np.bincount(found.labels, minlength=found.num_classes)
         few = [f"{found.class_names[k]} ({counts[k]})" for k in range(found.num_classes) if counts[k] < 2]
         if few:
-            raise UserError(f"{key}={found.source}: the class {', '.join(few)} has a single image; an AC-GAN needs "
-                            "at least 2 images of every class (per-class FID needs their covariance). Add images "
-                            "to it, remove it, or set MODEL.conditional=false.")
+            what = f"the class {few[0]} has" if len(few) == 1 else f"the classes {', '.join(few)} have"
+            raise UserError(f"{key}={found.source}: {what} a single image; an AC-GAN needs at least 2 images of "
+                            "every class (per-class FID needs their covariance). Add images, remove the class, or "
+                            "set MODEL.conditional=false.")
 
     def train_data(self):
         found = self.training_set()
