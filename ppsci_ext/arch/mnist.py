@@ -19,7 +19,7 @@ the pixel alignment differs by one pixel, which does not matter for training.
 
 from __future__ import annotations
 
-from typing import Dict, Tuple
+from typing import Any, Dict, Tuple
 
 import paddle
 from paddle import nn
@@ -143,3 +143,11 @@ class MNISTClassifier(base.Arch):
         features = self.body(x[self.input_keys[0]])
         logits = self.head(self.dropout(features))
         return {self.output_keys[0]: logits, self.output_keys[1]: features}
+
+
+def describe_mnist_generator(state: Dict[str, Any]) -> Dict[str, Any]:
+    """``noise_dim`` and ``dim`` read off an MNIST generator's weights ({} when it is not one)."""
+    fc = state.get("fc.weight")
+    if getattr(fc, "shape", None) is None or len(fc.shape) != 2 or fc.shape[1] % 64:
+        return {}
+    return {"noise_dim": int(fc.shape[0]), "dim": int(fc.shape[1]) // 64}

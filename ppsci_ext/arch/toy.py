@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 import paddle
@@ -153,3 +153,22 @@ class ToyCritic(base.Arch):
     def forward(self, x: Dict[str, paddle.Tensor]) -> Dict[str, paddle.Tensor]:
         points = self.concat_to_tensor(x, self.input_keys, axis=-1)
         return {self.output_keys[0]: self.net(points)}
+
+
+def describe_toy_generator(state: Dict[str, Any]) -> Dict[str, Any]:
+    """Settings read off a toy generator's weights ({} when it is not one).
+
+    Returns:
+        Dict[str, Any]: ``noise_dim``, ``hidden_layers``, ``width`` (when there is a hidden
+        layer), ``data_dim`` (D) and ``standardized`` (whether it carries ``data_mean`` / ``data_std``).
+    """
+    weights = [v for k, v in state.items() if k.endswith(".weight") and hasattr(v, "shape")]
+    if not weights or len(weights[0].shape) != 2:
+        return {}
+    found = {"noise_dim": int(weights[0].shape[0]), "hidden_layers": len(weights) - 1}
+    if len(weights) > 1:  # without hidden layers there is no width to read
+        found["width"] = int(weights[0].shape[1])
+    if len(weights[-1].shape) == 2:
+        found["data_dim"] = int(weights[-1].shape[1])
+    found["standardized"] = "data_mean" in state and "data_std" in state
+    return found

@@ -123,19 +123,28 @@ def read_image_set(path: str, resolution: int, channels: Optional[int] = None,
         ((1200, 32, 32, 3), ('cats', 'dogs'))
     """
     check_options(resolution, channels, bad_images)
+    return _read_source(path, resolution, channels, bad_images)
+
+
+def _read_source(path: str, resolution: int, channels: Optional[int], bad_images: str,
+                 digest: Optional[str] = None, files: Optional[List[str]] = None,
+                 classes: Optional[List[str]] = None) -> ImageSet:
+    """``read_image_set`` given what the cache already computed: the digest (and a folder's listing)."""
     if not path:
         raise UserError("no data path given; give a folder of images, an .npz / .npy of uint8 images or an idx file.")
     if os.path.isdir(path):
         idx = _idx_in_folder(path)
-        return _read_idx(idx, resolution, channels) if idx else _read_folder(path, resolution, channels, bad_images)
+        if idx:
+            return _read_idx(idx, resolution, channels, digest)
+        return _read_folder(path, resolution, channels, bad_images, files, classes, digest)
     if not os.path.isfile(path):
         raise UserError(f"{path} does not exist; give a folder of images, an .npz / .npy of uint8 images or an "
                         "idx file.")
     name = path.lower()
     if name.endswith(ARRAY_SUFFIXES):
-        return _read_arrays(path, resolution, channels)
+        return _read_arrays(path, resolution, channels, digest)
     if "idx3-ubyte" in os.path.basename(name) or _has_idx_header(path):
-        return _read_idx(path, resolution, channels)
+        return _read_idx(path, resolution, channels, digest)
     if name.endswith(IMAGE_SUFFIXES):
         raise UserError(f"{path} is a single image; give the folder that holds the images.")
     raise UserError(f"{path} is neither a folder of images, an .npz / .npy of uint8 images nor an idx file.")
@@ -221,7 +230,7 @@ def _file_digest(path: str) -> str:
     return sha256_of(path)
 
 
-def _read_arrays(path: str, resolution: int, channels: Optional[int]) -> ImageSet:
+def _read_arrays(path: str, resolution: int, channels: Optional[int], digest: Optional[str] = None) -> ImageSet:
     try:
         loaded = np.load(path, allow_pickle=False)
     except ValueError as e:  # an object array: reading it would run pickle
@@ -257,7 +266,7 @@ def _read_arrays(path: str, resolution: int, channels: Optional[int]) -> ImageSe
     if labels is not None:
         label_index, class_names = _labels(labels, len(images), names, path)
     return ImageSet(_fit_arrays(images, resolution, channels, path), label_index, class_names, [],
-                    _file_digest(path), path)
+                    digest or _file_digest(path), path)
 
 
 def _has_idx_header(path: str) -> bool:
@@ -276,7 +285,7 @@ def _idx_in_folder(folder: str) -> Optional[str]:
     return None
 
 
-def _read_idx(path: str, resolution: int, channels: Optional[int]) -> ImageSet:
+def _read_idx(path: str, resolution: int, channels: Optional[int], digest: Optional[str] = None) -> ImageSet:
     from ppsci_ext.data.mnist import read_idx
 
     images = read_idx(path)
@@ -292,7 +301,8 @@ def _read_idx(path: str, resolution: int, channels: Optional[int]) -> ImageSet:
             raise UserError(f"{label_file} holds {values.size} labels for the {len(images)} images of {path}; "
                             "one of the two files is damaged or they belong to different sets.")
         labels, names = _labels(values, len(images), None, label_file)
-    return ImageSet(_fit_arrays(images, resolution, channels, path), labels, names, [], _file_digest(path), path)
+    return ImageSet(_fit_arrays(images, resolution, channels, path), labels, names, [], digest or _file_digest(path),
+                    path)
 
 
 # ------------------------------------------------------------------- folders
@@ -386,9 +396,10 @@ def _read_folder(folder: str, resolution: int, channels: Optional[int], bad_imag
                         "damaged or not images.")
     images = out[:len(kept)]
     labels, names = None, ()
-    if classes is not None:
-        labels, names = _labels(np.unique([classes[i] for i in kept], return_inverse=True)[1],
-                                len(kept), sorted(set(classes[i] for i in kept)), folder)
+    if classes is not None:  # the classes that kept an image, in name order
+        names = tuple(sorted(set(classes[i] for i in kept)))
+        index = {name: k for k, name in enumerate(names)}
+        labels = np.array([index[classes[i]] for i in kept], np.int64)
     return ImageSet(images, labels, names, skipped, digest or folder_digest(folder, files), folder)
 
 
@@ -421,10 +432,7 @@ def cached_image_set(path: str, resolution: int, channels: Optional[int] = None,
     if found is not None:
         found.source = path
         return found, file
-    if files is not None:
-        data = _read_folder(path, resolution, channels, bad_images, files, classes, digest)
-    else:
-        data = read_image_set(path, resolution, channels, bad_images)
+    data = _read_source(path, resolution, channels, bad_images, digest, files, classes)
     arrays: Dict[str, np.ndarray] = {"images": data.images, "digest": np.array(data.digest),
                                      "class_names": np.array(data.class_names, dtype=str),
                                      "skipped": np.array(data.skipped, dtype=str)}

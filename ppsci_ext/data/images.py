@@ -42,14 +42,22 @@ def to_uint8_images(images: Images, value_range: Optional[Tuple[float, float]] =
                 f"images are {x.dtype}, not uint8; pass value_range=(low, high) (e.g. (-1, 1) for a tanh "
                 "generator) or convert them to uint8 in [0, 255]."
             )
-        low, high = float(value_range[0]), float(value_range[1])
-        if not high > low:
-            raise UserError(f"value_range must be (low, high) with high > low, got {value_range!r}.")
-        check_finite(x, "the images")
-        x = np.clip(np.floor((x.astype(np.float64) - low) / (high - low) * 255.99), 0, 255).astype(np.uint8)
+        x = quantize(x, value_range)
     if x.shape[-1] == 1:
         x = np.repeat(x, 3, axis=-1)
     return np.ascontiguousarray(x)
+
+
+def quantize(x: np.ndarray, value_range: Tuple[float, float]) -> np.ndarray:
+    """Float images in ``value_range`` -> uint8 of the same shape: ``floor((x - low) / (high - low) * 255.99)``, clipped.
+
+    The quantisation the WGAN-GP code applies before scoring; every layout is kept.
+    """
+    low, high = float(value_range[0]), float(value_range[1])
+    if not high > low:
+        raise UserError(f"value_range must be (low, high) with high > low, got {value_range!r}.")
+    check_finite(x, "the images")
+    return np.clip(np.floor((x.astype(np.float64) - low) / (high - low) * 255.99), 0, 255).astype(np.uint8)
 
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")

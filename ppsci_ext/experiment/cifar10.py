@@ -72,11 +72,6 @@ class CIFAR10Experiment(ImagesExperiment):
     def class_names(self, settings: Dict[str, Any]):
         return list(data.CLASS_NAMES)
 
-    def result_info(self) -> Dict[str, Any]:
-        ev = self.cfg.EVAL
-        n = ev.num_samples if self.mode == "eval" else ev.num_samples_train
-        return {"data": str(self.cfg.DATA.data_path), "num_samples": n, "inception_weights": self.inception_weights}
-
 
 def check_variant(state, which: str, dim: int, conditional: bool, path: str) -> None:
     """Raise a clear ``UserError`` if ``state`` is a CIFAR-10 model of another DIM or variant.

@@ -27,7 +27,7 @@ from ppsci_ext.arch.cifar10 import NOISE_DIM
 from ppsci_ext.data.image_sets import BAD_IMAGES, RESOLUTIONS, ImageSet
 from ppsci_ext.errors import UserError, about
 from ppsci_ext.experiment.base import Experiment
-from ppsci_ext.experiment.config import Key, show
+from ppsci_ext.experiment.config import Key, command_line_overrides
 from ppsci_ext.io.weights import extract_network
 from ppsci_ext.solver.builders import sample_validator
 from ppsci_ext.visualize import export_samples, interpolation_noise, save_image_grid
@@ -185,10 +185,10 @@ class ImagesExperiment(Experiment):
         if not found:
             raise UserError(f"{path} does not hold a generator of this experiment (a 32x32 or 64x64 ResNet); "
                             "give the *_gen.pdparams or .pdckpt of a wgangp_images.py run.")
-        for key in ("resolution", "dim"):
-            if key in found and key in command_line_keys(self.cfg) and settings.get(key) not in (None, found[key]):
-                raise UserError(f"{command_line_keys(self.cfg)[key]}={show(settings[key])} contradicts {path}, "
-                                f"which holds a model with {key} {found[key]}; drop it from the command line.")
+        # MODEL.* contradictions are refused by the base class; DATA.resolution is decided by the weights too
+        if "DATA.resolution" in command_line_overrides(self.cfg) and settings["resolution"] != found["resolution"]:
+            raise UserError(f"DATA.resolution={settings['resolution']} contradicts {path}, which holds a model "
+                            f"with resolution {found['resolution']}; drop it from the command line.")
         settings.update(found)
         return self.resolve_settings(settings)
 
@@ -357,15 +357,6 @@ class ImagesExperiment(Experiment):
             info.setdefault("data_sets", {})[path] = {"images": int(len(found.images)), "digest": found.digest,
                                                      "skipped": len(found.skipped)}
         return info
-
-
-def command_line_keys(cfg) -> Dict[str, str]:
-    """{setting: command-line key} for the settings given on the command line that the weights also decide."""
-    from ppsci_ext.experiment.config import command_line_overrides
-
-    given = command_line_overrides(cfg)
-    names = {"resolution": "DATA.resolution", "dim": "MODEL.dim"}
-    return {setting: key for setting, key in names.items() if key in given}
 
 
 def build_image_gan(settings: Dict[str, Any]) -> GAN:

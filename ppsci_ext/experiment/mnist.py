@@ -10,6 +10,7 @@ import numpy as np
 
 from ppsci_ext import data, metric, visualize
 from ppsci_ext.arch import GAN, MNISTCritic, MNISTGenerator
+from ppsci_ext.arch.mnist import describe_mnist_generator
 from ppsci_ext.errors import UserError, about
 from ppsci_ext.experiment.base import Experiment
 from ppsci_ext.experiment.config import Key, show
@@ -51,10 +52,7 @@ class MNISTExperiment(Experiment):
         return GAN(MNISTGenerator(noise_dim=settings["noise_dim"], dim=settings["dim"]), MNISTCritic(dim=critic_dim))
 
     def infer_model(self, generator_state: Dict[str, Any]) -> Dict[str, Any]:
-        fc = generator_state.get("fc.weight")
-        if getattr(fc, "shape", None) is None or len(fc.shape) != 2 or fc.shape[1] % 64:
-            return {}  # not an MNIST generator: the key and shape check reports it
-        return {"noise_dim": int(fc.shape[0]), "dim": int(fc.shape[1]) // 64}
+        return describe_mnist_generator(generator_state)  # {} if not one: the key/shape check reports it
 
     def _read(self, split: str) -> np.ndarray:
         with about(f"DATA.data_path={show(self.cfg.DATA.data_path)}"):

@@ -17,6 +17,7 @@ import numpy as np
 
 from ppsci_ext import data, metric, visualize
 from ppsci_ext.arch import GAN, ToyCritic, ToyGenerator
+from ppsci_ext.arch.toy import describe_toy_generator
 from ppsci_ext.errors import UserError, about
 from ppsci_ext.experiment.base import Experiment
 from ppsci_ext.experiment.config import Key
@@ -147,16 +148,7 @@ class ToyExperiment(Experiment):
         return GAN(generator, critic)
 
     def infer_model(self, generator_state: Dict[str, Any]) -> Dict[str, Any]:
-        weights = [v for k, v in generator_state.items() if k.endswith(".weight") and hasattr(v, "shape")]
-        if not weights or len(weights[0].shape) != 2:
-            return {}  # not a toy generator: the key and shape check reports it
-        found = {"noise_dim": int(weights[0].shape[0]), "hidden_layers": len(weights) - 1}
-        if len(weights) > 1:  # without hidden layers there is no width to read
-            found["width"] = int(weights[0].shape[1])
-        if len(weights[-1].shape) == 2:
-            found["data_dim"] = int(weights[-1].shape[1])
-        found["standardized"] = "data_mean" in generator_state and "data_std" in generator_state
-        return found
+        return describe_toy_generator(generator_state)  # {} if not a toy generator: the key/shape check reports it
 
     def model_settings_from(self, obj: Any, path: str) -> Dict[str, Any]:
         settings = super().model_settings_from(obj, path)

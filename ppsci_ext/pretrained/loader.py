@@ -94,38 +94,30 @@ class Generator:
         x = np.concatenate(out)
         if self.kind == "toy":
             return self.network.to_data(x)
-        low = 0.0 if self.kind == "mnist" else -1.0  # MNIST's sigmoid, the ResNets' tanh
-        pixels = np.clip(np.floor((x.astype(np.float64) - low) / (1.0 - low) * 255.99), 0, 255).astype(np.uint8)
-        return np.ascontiguousarray(pixels.transpose(0, 2, 3, 1))
+        from ppsci_ext.data.images import quantize
 
-
-def _shape(state: Dict[str, Any], key: str):
-    value = state.get(key)
-    return tuple(int(d) for d in value.shape) if hasattr(value, "shape") else None
+        value_range = (0.0, 1.0) if self.kind == "mnist" else (-1.0, 1.0)  # MNIST's sigmoid, the ResNets' tanh
+        return np.ascontiguousarray(quantize(x, value_range).transpose(0, 2, 3, 1))
 
 
 def _build(state: Dict[str, Any], stored: Dict[str, Any]):
     """(network, kind, settings) for a generator state dict, or None when no known architecture matches."""
     from ppsci_ext.arch import MNISTGenerator, ToyGenerator
+    from ppsci_ext.arch.mnist import describe_mnist_generator
+    from ppsci_ext.arch.toy import describe_toy_generator
     from ppsci_ext.experiment.images import build_image_gan, describe_image_generator
 
     found = describe_image_generator(state)
     if found:
         settings = {"critic_norm": None, **found}
         return build_image_gan(settings).generator, "images", settings
-    fc = _shape(state, "fc.weight")
-    if fc is not None and len(fc) == 2 and fc[1] % 64 == 0:
-        settings = {"noise_dim": fc[0], "dim": fc[1] // 64}
-        return MNISTGenerator(noise_dim=fc[0], dim=fc[1] // 64), "mnist", settings
-    layers = sorted((k for k in state if k.startswith("net.") and k.endswith(".weight")),
-                    key=lambda k: int(k.split(".")[1]) if k.split(".")[1].isdigit() else -1)
-    shapes = [_shape(state, k) for k in layers]
-    if shapes and all(s is not None and len(s) == 2 for s in shapes):
-        settings = {"noise_dim": shapes[0][0], "width": shapes[0][1] if len(shapes) > 1 else stored.get("width", 512),
-                    "hidden_layers": len(shapes) - 1, "data_dim": shapes[-1][1]}
-        stats = {}
-        if "data_mean" in state and "data_std" in state:
-            stats = {"data_mean": np.asarray(state["data_mean"]), "data_std": np.asarray(state["data_std"])}
+    found = describe_mnist_generator(state)
+    if found:
+        return MNISTGenerator(**found), "mnist", found
+    found = describe_toy_generator(state)
+    if "data_dim" in found:
+        settings = {"width": stored.get("width", 512), **found}
+        stats = {k: np.asarray(state[k]) for k in ("data_mean", "data_std")} if found["standardized"] else {}
         network = ToyGenerator(noise_dim=settings["noise_dim"], width=settings["width"],
                                hidden_layers=settings["hidden_layers"], out_dim=settings["data_dim"], **stats)
         return network, "toy", settings
