@@ -34,12 +34,12 @@ import io
 import os
 import re
 import warnings
-import zipfile
 from typing import Callable, List, Optional, Tuple
 
 import numpy as np
 
 from ppsci_ext.errors import UserError
+from ppsci_ext.io.arrays import NpzArchive, open_regular, read_npy_stream
 
 POINT_EXTENSIONS = (".npy", ".npz", ".csv")
 NPZ_NAMES = ("x", "points")  # the array of an .npz that holds several
@@ -77,7 +77,7 @@ def read_points_with_names(path: str) -> Tuple[np.ndarray, Optional[List[str]]]:
                         "N x D points (the extension says how it is read).")
     try:
         size = os.path.getsize(path)
-        with open(path, "rb") as f:
+        with open_regular(path) as f:  # a FIFO or a device named .npy would block or never end
             head = f.read(8)
             if not size:
                 raise UserError(f"{path} is empty (0 bytes); it was not written completely, write it again.")
@@ -100,38 +100,8 @@ def _point(row: int) -> str:
 
 # ----------------------------------------------------------------------------------------------- npy / npz
 def _parse_npy(f, size: int, what: str) -> np.ndarray:
-    """The array of an open .npy file of ``size`` bytes (``what`` names it: the file, or a member of an .npz)."""
-    head = f.read(len(_NPY_MAGIC))
-    f.seek(0)
-    if head[:1] == b"\x80":
-        raise UserError(f"{what} holds pickled Python data, not a NumPy array; it is refused (loading it could run "
-                        f"code). {_SAVE_HINT}.")
-    if head != _NPY_MAGIC:
-        raise UserError(f"{what} is not a .npy file (it does not start with NumPy's header); {_SAVE_HINT}.")
-    try:
-        version = np.lib.format.read_magic(f)
-        if version == (1, 0):
-            shape, _, dtype = np.lib.format.read_array_header_1_0(f)
-        else:
-            shape, _, dtype = np.lib.format.read_array_header_2_0(f)
-    except Exception as e:  # noqa: BLE001 - a damaged header raises several types
-        if isinstance(e, EOFError) or str(e).startswith("EOF"):
-            raise UserError(f"{what} is truncated: it ends inside its .npy header; write it again.") from None
-        raise UserError(f"{what} has a damaged .npy header ({' '.join(str(e).split())}); write the file "
-                        "again.") from None
-    if dtype.hasobject:
-        raise UserError(f"{what} holds an object array (pickled Python objects); it is refused (loading it "
-                        f"could run code). {_SAVE_HINT}.")
-    needed = f.tell() + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    if size < needed:
-        raise UserError(f"{what} is truncated: its header announces {needed} bytes (shape {list(shape)}, "
-                        f"{dtype}), the file has {size}; write it again.")
-    f.seek(0)
-    try:
-        return np.lib.format.read_array(f, allow_pickle=False)
-    except Exception as e:  # noqa: BLE001
-        raise UserError(f"{what} is damaged ({type(e).__name__}: {' '.join(str(e).split())}); write it "
-                        "again.") from None
+    """The array of an open .npy file of ``size`` bytes, its header checked before anything is allocated."""
+    return read_npy_stream(f, size, what, _SAVE_HINT)
 
 
 def _parse_npz(f, head: bytes, path: str) -> np.ndarray:
@@ -140,34 +110,23 @@ def _parse_npz(f, head: bytes, path: str) -> np.ndarray:
             raise UserError(f"{path} is a .npy file named .npz; rename it to .npy.")
         raise UserError(f"{path} is not a .npz file (not a zip archive); save your points with "
                         "np.savez(path, x=points) or np.save to a .npy.")
-    f.seek(0)
-    try:
-        archive = zipfile.ZipFile(f)
-        infos = {i.filename: i for i in archive.infolist() if not i.filename.endswith("/")}
-    except Exception as e:  # noqa: BLE001 - zipfile raises several types on damaged archives
-        raise UserError(f"{path} is truncated or damaged (not a complete zip archive: {' '.join(str(e).split())}); "
-                        "write it again.") from None
-    arrays = {n[:-4] if n.endswith(".npy") else n: n for n in infos}
-    if not arrays:
-        raise UserError(f"{path} holds no arrays; save your points with np.savez(path, x=points).")
-    if len(arrays) == 1:
-        name = next(iter(arrays))
-    else:
-        named = [n for n in NPZ_NAMES if n in arrays]
-        listed = ", ".join(sorted(arrays))
-        if not named:
-            raise UserError(f"{path} holds {len(arrays)} arrays ({listed}) and none is named x or points; name the "
-                            "array of points x (np.savez(path, x=points)) or save it alone.")
-        if len(named) > 1:
-            raise UserError(f"{path} holds both x and points (of {listed}); keep only the array of points under "
-                            "one of these names.")
-        name = named[0]
-    try:
-        member = io.BytesIO(archive.read(arrays[name]))
-    except Exception as e:  # noqa: BLE001 - a bad CRC, a cut member, a zlib error
-        raise UserError(f"{path} is damaged: its array {name!r} cannot be read ({type(e).__name__}: "
-                        f"{' '.join(str(e).split())}); write it again.") from None
-    return _parse_npy(member, len(member.getbuffer()), f"{path} (array {name!r})")
+    with NpzArchive(path, _SAVE_HINT, file=f) as archive:  # each member's declared size is checked on reading
+        arrays = archive.names
+        if not arrays:
+            raise UserError(f"{path} holds no arrays; save your points with np.savez(path, x=points).")
+        if len(arrays) == 1:
+            name = arrays[0]
+        else:
+            named = [n for n in NPZ_NAMES if n in arrays]
+            listed = ", ".join(sorted(arrays))
+            if not named:
+                raise UserError(f"{path} holds {len(arrays)} arrays ({listed}) and none is named x or points; name "
+                                "the array of points x (np.savez(path, x=points)) or save it alone.")
+            if len(named) > 1:
+                raise UserError(f"{path} holds both x and points (of {listed}); keep only the array of points "
+                                "under one of these names.")
+            name = named[0]
+        return archive.read(name)
 
 
 # ------------------------------------------------------------------------------------------------------ csv
