@@ -13,6 +13,8 @@ import ppsci_ext  # first: sets CPU defaults before Paddle loads
 import hydra
 from omegaconf import DictConfig
 
+ppsci_ext.experiment.install_hydra_hooks()  # --help lists every key; Hydra's own errors in one line
+
 
 def train(cfg: DictConfig):
     ppsci_ext.ToyExperiment(cfg).train()

@@ -1,7 +1,11 @@
-"""The config boundary: a Hydra config becomes archs, data, objective, solver and results here, and only here.
+"""The door: a Hydra config or Python values become typed settings, then archs, data, objective, solver, results.
 
 The example scripts build one experiment from their config and call ``train()``
-or ``evaluate()``; every key is checked (``config``) before anything is built.
+or ``evaluate()``; ``fit`` builds the same settings from Python values. Every
+key is checked (``config``, ``settings``) before anything is built. The example
+scripts call ``install_hydra_hooks()`` (the ``--help`` resolver and the
+one-line reporter of Hydra's own errors); importing the package changes nothing
+of Hydra's.
 """
 
 from ppsci_ext.experiment.base import Experiment
@@ -10,10 +14,15 @@ from ppsci_ext.experiment.config import Key, check_config, help_text, register_h
 from ppsci_ext.experiment.hydra_errors import install as install_hydra_errors
 from ppsci_ext.experiment.images import ImagesExperiment
 from ppsci_ext.experiment.mnist import MNISTExperiment
+from ppsci_ext.experiment.settings import Settings, from_hydra, from_values
 from ppsci_ext.experiment.toy import ToyExperiment
 
-register_help_resolver()
-install_hydra_errors()
 
-__all__ = ["CIFAR10Experiment", "Experiment", "ImagesExperiment", "Key", "MNISTExperiment", "ToyExperiment", "check_config", "help_text",
-           "register_help_resolver"]
+def install_hydra_hooks() -> None:
+    """For the example scripts, before ``@hydra.main`` runs: ``--help`` lists the keys, Hydra's errors are one line."""
+    register_help_resolver()
+    install_hydra_errors()
+
+
+__all__ = ["CIFAR10Experiment", "Experiment", "ImagesExperiment", "Key", "MNISTExperiment", "Settings", "ToyExperiment",
+           "check_config", "from_hydra", "from_values", "help_text", "install_hydra_hooks", "register_help_resolver"]

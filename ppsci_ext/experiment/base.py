@@ -1,11 +1,15 @@
-"""``Experiment``: the one place where a Hydra config becomes archs, data, objective, solver and results.
+"""``Experiment``: the one place where the typed settings become archs, data, objective, solver and results.
 
-An example script builds one experiment from its config and calls ``train()``
-or ``evaluate()``. The constructor checks every key first (``config``), so a
-bad value ends in one message before any data is read. The config is never
-written to: what a checkpoint stores is what the user ran. Subclasses
-(``toy``, ``mnist``, ``cifar10``) say what differs per data set: the keys they
-read, the networks, the real data, the validators and the pictures.
+An example script builds one experiment from its Hydra config (converted once,
+at the door, by ``settings.from_hydra``) and calls ``train()`` or
+``evaluate()``; ``ppsci_ext.fit`` builds the same ``Settings`` from Python
+values (``settings.from_values``). Every key is checked before anything is
+built, a resume takes the settings of the run it continues
+(``settings.resumed``), and every check that depends on the data runs before
+the first training step (``prepare``). Below the door the experiments read the
+immutable ``Settings`` (``self.config``), never a ``DictConfig``. Subclasses
+(``toy``, ``mnist``, ``images``, ``cifar10``) say what differs per data set: the
+keys they read, the networks, the real data, the validators and the pictures.
 
 Evaluation reads the architecture from the weights file (the config stored in
 a ``.pdckpt``, or the shapes of a ``.pdparams``), builds no optimizer and
@@ -16,28 +20,22 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 import numpy as np
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from ppsci_ext.arch import GAN
-from ppsci_ext.errors import UserError, about, as_user_error
-from ppsci_ext.experiment.config import (
-    Key,
-    check_config,
-    check_ppsci_keys,
-    check_unknown_keys,
-    command_line_overrides,
-    get,
-    show,
-)
+from ppsci_ext.errors import UserError, about
+from ppsci_ext.experiment import folders
+from ppsci_ext.experiment.config import Key, show
+from ppsci_ext.experiment.settings import Settings, from_hydra, resumed, stored_settings
 from ppsci_ext.io.atomic import atomic_write_json
 from ppsci_ext.io.weights import CHECKPOINT_FORMAT, extract_network, load_checked, load_file
 from ppsci_ext.loss import WGANGPLoss
 from ppsci_ext.solver.adversarial import AdversarialSolver
 from ppsci_ext.solver.builders import build_optimizer, real_data_constraint
-from ppsci_ext.solver.state import flatten, load_checkpoint
+from ppsci_ext.solver.state import load_checkpoint
 from ppsci_ext.visualize import plot_history
 
 DEVICES = ("cpu", "gpu", "xpu")
@@ -83,34 +81,80 @@ WRITER_PACKAGES = {"use_vdl": ("visualdl", "vdl"), "use_tbd": ("tensorboardX", "
 
 
 class Experiment:
-    """Base of the toy, MNIST and CIFAR-10 experiments (see the module docstring).
+    """Base of the toy, MNIST, image and CIFAR-10 experiments (see the module docstring).
 
     Args:
-        cfg (DictConfig): The composed Hydra config of the example. It is read, never written.
+        config (Union[Settings, DictConfig]): The run's settings, or the example's composed Hydra config
+            (converted once here; it is never written to).
+        data (Optional[Any]): In-memory training data (``ppsci_ext.fit``): points ``[N, D]`` for the toy
+            experiment, a ``data.ImageSet`` for the image experiment. None reads ``DATA.data_path``.
     """
 
     name = "wgangp"            # stored in checkpoints and checked on resume
     keys: List[Key] = []       # the experiment's own keys, besides COMMON_KEYS
     model_keys: Tuple[str, ...] = ()  # MODEL keys that define the architecture
 
-    def __init__(self, cfg: DictConfig):
-        keys = COMMON_KEYS + list(self.keys)
-        check_config(cfg, keys)
-        check_unknown_keys(cfg, [k.path for k in keys])
-        check_ppsci_keys(cfg, [k.path for k in keys])  # wandb_config, a free dict, is passed to wandb.init
-        self.cfg = cfg
-        self.mode = cfg.mode
-        self.output_dir = str(cfg.output_dir)
-        self.seed = int(cfg.seed)
+    @classmethod
+    def all_keys(cls) -> List[Key]:
+        """Every key this experiment reads (COMMON_KEYS and its own)."""
+        return COMMON_KEYS + list(cls.keys)
+
+    def __init__(self, config: Union[Settings, DictConfig], data: Optional[Any] = None):
+        if not isinstance(config, Settings):  # Hydra made the folder already: a refusal must not leave it empty
+            folders.discard_on_refusal(config)
+        self.config = config if isinstance(config, Settings) else from_hydra(config, self.all_keys())
+        self.data = data
+        self.resumed: Optional[Dict[str, Any]] = None  # the checkpoint a training run continues
+        self.resume_report: List[str] = []   # harmless changes of a resume ("KEY: A in file, B now")
+        self.resume_changes: List[str] = []  # changes to the training, allowed by TRAIN.allow_resume_changes
+        self.output_dir = str(self.config.output_dir)
+        folders.check_folder(self.output_dir)
+        if self.config.mode == "train" and self.config.TRAIN.checkpoint_path:
+            self._read_resumed()
+        c = self.config
+        self.mode = c.mode
+        self.seed = int(c.seed)
         self._check_writers()
         self._check_device()
-        self.objective = WGANGPLoss(cfg.LOSS.gp_lambda, get(cfg, "LOSS.acgan_critic_scale", 0.0),
-                                    get(cfg, "LOSS.acgan_generator_scale", 0.0))
+        self.objective = WGANGPLoss(c.LOSS.gp_lambda, *self.acgan_scales())
+        if self.mode == "eval" and folders.holds_run(self.output_dir):
+            self.output_dir = folders.eval_folder(self.output_dir)  # never replace a training run's files
+        self.lock = folders.lock_folder(self.output_dir)
+        if self.mode == "train":
+            folders.check_run_folder(self.output_dir, c.TRAIN.checkpoint_path, c.TRAIN.overwrite)
         self._start_logging()
         self.check()
         self._check_monitor()
 
-    # ------------------------------------------------------------- per experiment
+    def _read_resumed(self) -> None:
+        """Load TRAIN.checkpoint_path once and continue with the settings of the run that wrote it."""
+        path = self.config.TRAIN.checkpoint_path
+        with about(f"TRAIN.checkpoint_path={path}"):
+            state = load_checkpoint(path)
+            if state.get("experiment") != self.name:
+                raise UserError(f"it holds a {state.get('experiment')!r} run, not a {self.name} one; resume it with "
+                                f"wgangp_{state.get('experiment')}.py, or give a checkpoint of a wgangp_{self.name}.py "
+                                "run.")
+            self.config, self.resume_report, self.resume_changes = resumed(self.config, state.get("config"),
+                                                                          self.all_keys(), path)
+        self.resumed = state
+
+    # ---------------------------------------------------------- per experiment
+    def acgan_scales(self) -> Tuple[float, float]:
+        """(critic, generator) weights of the AC-GAN class loss; 0 where there is no class loss."""
+        return 0.0, 0.0
+
+    def generator_batch_size(self) -> Optional[int]:
+        """Batch of each generator update (None: the critic's TRAIN.batch_size)."""
+        return None
+
+    def critic_weights(self) -> Optional[str]:
+        """Critic weights given for mode=eval (the toy contour), if the experiment reads any."""
+        return None
+
+    def prepare(self, arch: Dict[str, Any], n_train: int) -> None:
+        """Checks that depend on the data (and the architecture), run before the first training step."""
+
     def check(self) -> None:
         """Checks across keys that a ``Key`` cannot express (raise ``UserError``)."""
 
@@ -160,10 +204,10 @@ class Experiment:
     # ------------------------------------------------------------------ settings
     def yaml_model_settings(self) -> Dict[str, Any]:
         """MODEL settings as the config gives them."""
-        return {k: get(self.cfg, f"MODEL.{k}") for k in self.model_keys}
+        return {k: self.config.MODEL[k] for k in self.model_keys}
 
     def _check_monitor(self) -> None:
-        t = self.cfg.TRAIN
+        t = self.config.TRAIN
         if self.mode != "train" or not t.eval_during_train or not t.monitor:
             return
         names = self.monitorable()
@@ -174,16 +218,17 @@ class Experiment:
                             f"({', '.join(names)}); set TRAIN.monitor to one of them, or null.")
 
     def _check_writers(self) -> None:
-        if self.cfg.get("wandb_config") and not self.cfg.use_wandb:
+        c = self.config
+        if c.wandb_config and not c.use_wandb:
             raise UserError("wandb_config is set but use_wandb=false; set use_wandb=true to send the run to "
                             "Weights & Biases, or remove wandb_config.")
         for key, (module, extra) in WRITER_PACKAGES.items():
-            if self.cfg.get(key) and importlib.util.find_spec(module) is None:
+            if c[key] and importlib.util.find_spec(module) is None:
                 raise UserError(f"{key}=true needs the {module} package: pip install \"ppsci_ext[{extra}]\" "
                                 f"(or pip install {module}), or set {key}=false.")
 
     def _check_device(self) -> None:
-        device = self.cfg.get("device")
+        device = self.config.device
         if device is None or device == "cpu":
             return
         import paddle
@@ -198,38 +243,34 @@ class Experiment:
         from ppsci.utils import logger, misc
 
         misc.set_random_seed(self.seed)
-        logger.init_logger("ppsci", os.path.join(self.output_dir, f"{self.mode}.log"), self.cfg.log_level)
+        log_file = os.path.join(self.output_dir, f"{self.mode}.log")
+        logger.init_logger("ppsci", log_file, self.config.log_level)
+        folders.log_errors_to(log_file)
+        path = self.config.TRAIN.checkpoint_path
+        if self.resume_report:
+            logger.message(f"Resuming {path} with: {'; '.join(self.resume_report)}")
+        if self.resume_changes:
+            logger.warning(f"Resuming {path} with changed training settings: {'; '.join(self.resume_changes)}")
 
     # --------------------------------------------------------------------- train
-    def _check_output_dir(self) -> None:
-        """A new run never replaces the checkpoints of another one (unless TRAIN.overwrite)."""
-        t = self.cfg.TRAIN
-        folder = os.path.join(self.output_dir, "checkpoints")
-        found = sorted(n for n in os.listdir(folder) if n.endswith(".pdckpt")) if os.path.isdir(folder) else []
-        if not found or t.overwrite:
-            return
-        if t.checkpoint_path and os.path.dirname(os.path.abspath(t.checkpoint_path)) == os.path.abspath(folder):
-            return  # continuing the run that wrote them
-        latest = os.path.join(folder, "latest.pdckpt" if "latest.pdckpt" in found else found[0])
-        raise UserError(f"output_dir={self.output_dir} holds the checkpoints of another run ({', '.join(found)}); "
-                        f"continue it with TRAIN.checkpoint_path={latest}, choose another output_dir=..., or set "
-                        "TRAIN.overwrite=true to replace them.")
-
     def train(self) -> AdversarialSolver:
-        """Train (resuming from TRAIN.checkpoint_path when set), then write curves and metrics.json."""
-        t = self.cfg.TRAIN
-        self._check_output_dir()
-        resumed = None
-        if t.checkpoint_path:  # loaded once, and checked before any data is read
+        """Train (continuing the run of TRAIN.checkpoint_path when set), then write curves and metrics.json.
+
+        Everything that depends on the data is checked before the first training step; the
+        last epoch's checkpoint is written before the evaluation that follows it.
+        """
+        t = self.config.TRAIN
+        if self.resumed is not None:
             with about(f"TRAIN.checkpoint_path={t.checkpoint_path}"):
-                resumed = load_checkpoint(t.checkpoint_path)
-                self.check_resume(resumed)
+                self.check_resume(self.resumed)
         settings = self.yaml_model_settings()
         model = self.build_model(settings)
         arrays, labels = self.train_data()
         n = len(next(iter(arrays.values())))
         if t.batch_size > n:
             raise UserError(f"TRAIN.batch_size={t.batch_size} exceeds the {n} training samples; lower it.")
+        gen_batch = self.generator_batch_size()
+        self.prepare(settings, n)
         constraint = real_data_constraint(arrays, t.batch_size, self.objective, labels=labels)
         validator = self.validator(settings, training=True) if t.eval_during_train else None
         decay = int(t.epochs * t.iters_per_epoch) if t.lr_linear_decay else 0
@@ -244,30 +285,26 @@ class Experiment:
             validator=validator,
             visualize_fn=self.picture_fn(settings, with_critic=True),
             step_fn=self.step_fn(),
-            config_yaml=self.config_yaml(),
+            config_yaml=self.config.to_yaml(),
             epochs=t.epochs,
             iters_per_epoch=t.iters_per_epoch,
             n_critic=t.n_critic,
-            generator_batch_size=get(self.cfg, "TRAIN.generator_batch_size", None),
+            generator_batch_size=gen_batch,
             save_freq=t.save_freq,
             eval_during_train=t.eval_during_train,
             eval_freq=t.eval_freq,
             ema_decay=ema.decay if ema.use_ema else None,
             ema_start_step=ema.start_step,
             ema_every=ema.avg_freq,
-            allow_resume_changes=t.allow_resume_changes,
             **self._solver_options(),
         )
-        if resumed is not None:
+        if self.resumed is not None:
             with about(f"TRAIN.checkpoint_path={t.checkpoint_path}"):
-                solver.resume(t.checkpoint_path, resumed)
+                solver.resume(t.checkpoint_path, self.resumed)
+            self.resumed = None  # its tensors now live in the solver
         solver.train()
         self.write_training_results(solver)
         return solver
-
-    def config_yaml(self) -> str:
-        """The config of this run as stored in its checkpoints (resolved; without Hydra's own node)."""
-        return OmegaConf.to_yaml(OmegaConf.masked_copy(self.cfg, [k for k in self.cfg if k != "hydra"]), resolve=True)
 
     def _generator_loss(self):
         import ppsci
@@ -275,12 +312,10 @@ class Experiment:
         return ppsci.loss.FunctionalLoss(self.objective.generator)
 
     def _solver_options(self) -> Dict[str, Any]:
-        cfg = self.cfg
-        wandb_config = cfg.get("wandb_config") or {}
-        return dict(output_dir=self.output_dir, log_freq=cfg.log_freq, experiment=self.name, seed=self.seed,
-                    device=cfg.device, use_vdl=cfg.use_vdl, use_tbd=cfg.use_tbd, use_wandb=cfg.use_wandb,
-                    wandb_config=OmegaConf.to_container(wandb_config, resolve=True)
-                    if isinstance(wandb_config, DictConfig) else dict(wandb_config))
+        c = self.config
+        return dict(output_dir=self.output_dir, log_freq=c.log_freq, experiment=self.name, seed=self.seed,
+                    device=c.device, use_vdl=c.use_vdl, use_tbd=c.use_tbd, use_wandb=c.use_wandb,
+                    wandb_config=dict(c.wandb_config))
 
     def write_training_results(self, solver: AdversarialSolver) -> Optional[str]:
         """``training_curves.png`` and ``metrics.json`` (last evaluation, its step, the checkpoint); rank 0 only."""
@@ -300,13 +335,13 @@ class Experiment:
     # ---------------------------------------------------------------------- eval
     def eval_weights(self) -> Tuple[str, Optional[str], bool]:
         """(generator path, critic path or None, shipped?) for mode=eval."""
-        ev = self.cfg.EVAL
-        gen, alias = ev.pretrained_gen_model_path, ev.get("pretrained_model_path")
+        ev = self.config.EVAL
+        gen, alias = ev.pretrained_gen_model_path, ev.pretrained_model_path
         if gen and alias and gen != alias:
             raise UserError(f"EVAL.pretrained_model_path={alias} and EVAL.pretrained_gen_model_path={gen} name two "
                             "generators; set only one of them.")
         gen = gen or alias
-        dis = ev.get("pretrained_dis_model_path")
+        dis = self.critic_weights()
         if gen:
             return gen, dis, False
         shipped = self.shipped_weights()
@@ -319,14 +354,11 @@ class Experiment:
         """MODEL settings of the generator in a loaded file; a contradicting command-line MODEL.* is refused."""
         settings = self.yaml_model_settings()
         if isinstance(obj, dict) and obj.get("format") == CHECKPOINT_FORMAT and isinstance(obj.get("config"), str):
-            with as_user_error(f"{path} stores a config that is not readable YAML ({{error}}); it was edited or is "
-                               "damaged, give its *_gen.pdparams file instead"):
-                saved = OmegaConf.create(obj["config"])
-            stored = flatten(OmegaConf.to_container(saved, resolve=False))
+            stored = stored_settings(obj["config"], path)
             found = {k: stored[f"MODEL.{k}"] for k in self.model_keys if f"MODEL.{k}" in stored}
         else:
             found = self.infer_model(extract_network(obj, "generator", path))
-        given = command_line_overrides(self.cfg)
+        given = self.config.given
         for key, value in found.items():
             if f"MODEL.{key}" in given and settings[key] != value:
                 raise UserError(f"MODEL.{key}={show(settings[key])} contradicts {path}, which holds a model with "

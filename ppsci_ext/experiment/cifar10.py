@@ -29,14 +29,14 @@ class CIFAR10Experiment(ImagesExperiment):
         Key("MODEL.critic_norm", str, choices=("layer",), nullable=True),
     ]
 
-    def check(self) -> None:
-        super().check()
-        self._arrays = None
+    def __init__(self, config, data=None):
+        self._arrays = None  # (inputs, labels) of the archive, read once
+        super().__init__(config, data)
 
     def check_resume(self, state):
         for which in ("generator", "critic"):  # names the MODEL settings of another DIM or variant
-            check_variant(state.get(which), which, self.cfg.MODEL.dim, self.cfg.MODEL.conditional,
-                          self.cfg.TRAIN.checkpoint_path)
+            check_variant(state.get(which), which, self.config.MODEL.dim, self.config.MODEL.conditional,
+                          self.config.TRAIN.checkpoint_path)
 
     def yaml_model_settings(self) -> Dict[str, Any]:
         return self._fixed(Experiment.yaml_model_settings(self))
@@ -55,16 +55,16 @@ class CIFAR10Experiment(ImagesExperiment):
 
     def train_data(self):
         if self._arrays is None:  # read once: training and the FID reference share it
-            with about(f"DATA.data_path={self.cfg.DATA.data_path}"):
-                self._arrays = data.cifar10_arrays(self.cfg.DATA.data_path, bool(self.cfg.MODEL.conditional))
+            with about(f"DATA.data_path={self.config.DATA.data_path}"):
+                self._arrays = data.cifar10_arrays(self.config.DATA.data_path, bool(self.config.MODEL.conditional))
         return self._arrays
 
     def reference(self, settings: Dict[str, Any], with_classes: bool):
         """The training images, named after their digest so that another archive never reuses the statistics."""
         arrays, labels = self.train_data()
         if with_classes and "y" not in labels:  # a conditional checkpoint evaluated without MODEL.conditional=true
-            with about(f"DATA.data_path={self.cfg.DATA.data_path}"):
-                arrays, labels = data.cifar10_arrays(self.cfg.DATA.data_path, True)
+            with about(f"DATA.data_path={self.config.DATA.data_path}"):
+                arrays, labels = data.cifar10_arrays(self.config.DATA.data_path, True)
         images = arrays["img"].images
         name = f"cifar10-train-{hashlib.sha256(images.tobytes()).hexdigest()[:12]}"
         return images, name, labels["y"] if with_classes else None

@@ -1,10 +1,12 @@
-"""``fit``: WGAN-GP on an in-memory array, through the same experiments, checks and solver as the examples.
+"""``fit``: WGAN-GP on an in-memory array, through the same settings, checks and solver as the examples.
 
 Points ``[N, D]`` (floats) go to the toy experiment in ``DATA.mode=file``;
 uint8 images ``[N, H, W]`` or ``[N, H, W, C]`` go to the image experiment. The
-array is written into the run's folder (``output_dir/data/``) and the run is
-composed from the example's YAML with the same Hydra overrides a command
-line takes, so every key is checked and the checkpoint stores the config.
+settings are built by the Python door (``settings.from_values``): the example's
+YAML defaults with the caller's values on top, checked exactly as the script
+checks them, without Hydra (its global state is never touched). The array is
+trained on in memory; the checkpoint's stored ``DATA.data_path`` records its
+shape, dtype and SHA-256, so a run can always be traced to its data.
 
 Examples:
     >>> import numpy as np, ppsci_ext
@@ -16,8 +18,8 @@ Examples:
 
 from __future__ import annotations
 
-import os
-from typing import Any, Dict, NamedTuple, Optional, Sequence
+import hashlib
+from typing import Any, Dict, Mapping, NamedTuple, Optional, Sequence
 
 import numpy as np
 
@@ -31,67 +33,69 @@ class TrainedPair(NamedTuple):
     critic: Any  # the critic network (a ppsci.arch.base.Arch)
 
 
-def config_dir() -> str:
-    """The example YAML files shipped inside the package (``ppsci_ext/conf`` is ``examples/wgangp/conf``)."""
-    here = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "conf")
-    if not os.path.isfile(os.path.join(here, "wgangp_toy.yaml")):
-        raise UserError(f"the example configs are missing from {here}; reinstall ppsci_ext (pip install -e .).")
-    return here
+def parse_overrides(overrides: Sequence[str]) -> Dict[str, Any]:
+    """Command-line style ``KEY=VALUE`` strings as ``{KEY: value}``, typed as the command line types them.
 
-
-def compose(name: str, overrides: Sequence[str]):
-    """The config of ``wgangp_<name>.yaml`` with Hydra ``overrides``, as the example script would compose it."""
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
+    Uses Hydra's override grammar as a plain parser (no config search path, no global state).
+    """
+    from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import HydraException
-    from omegaconf.errors import OmegaConfBaseException
 
-    if GlobalHydra.instance().is_initialized():  # e.g. called from inside a Hydra app
-        GlobalHydra.instance().clear()
-    try:
-        with initialize_config_dir(config_dir=config_dir(), version_base=None):
-            return hydra_compose(config_name=f"wgangp_{name}.yaml", overrides=list(overrides))
-    except (HydraException, OmegaConfBaseException) as e:
-        first = (str(e).strip().splitlines() or [""])[0]
-        raise UserError(f"the overrides {list(overrides)} are not valid for wgangp_{name}.yaml ({first}); write "
-                        "them as on the command line, e.g. 'MODEL.width=64'.") from None
-
-
-def _merge(defaults: Dict[str, Any], overrides: Sequence[str]) -> list:
-    """Overrides as ``KEY=VALUE`` strings; the user's win over ``fit``'s own defaults."""
-    given = {}
     for item in overrides:
         if not isinstance(item, str) or "=" not in item:
             raise UserError(f"override {item!r} must be a string KEY=VALUE, e.g. 'TRAIN.batch_size=128'.")
-        given[item.split("=", 1)[0].lstrip("+")] = item
-    return [f"{k}={v}" for k, v in defaults.items() if k not in given] + list(given.values())
+    try:
+        parsed = OverridesParser.create().parse_overrides(list(overrides))
+    except HydraException as e:
+        first = (str(e).strip().splitlines() or [""])[0]
+        raise UserError(f"the overrides {list(overrides)} cannot be read ({first}); write them as on the command "
+                        "line, e.g. 'MODEL.width=64'.") from None
+    return {o.key_or_group: o.value() for o in parsed}
+
+
+def describe_array(X: np.ndarray, name: str = "X") -> str:
+    """What the checkpoint stores as DATA.data_path of in-memory data: shape, dtype and SHA-256."""
+    digest = hashlib.sha256(np.ascontiguousarray(X).tobytes()).hexdigest()[:16]
+    return f"<in-memory {name}: {list(X.shape)} {X.dtype}, sha256 {digest}>"
+
+
+def _image_set(X: np.ndarray, y: Optional[np.ndarray], resolution: int, channels: Optional[int], source: str):
+    from ppsci_ext.data.image_sets import image_set_from_arrays
+
+    return image_set_from_arrays(X, y, resolution, channels, source)
 
 
 def fit(X, y: Optional[np.ndarray] = None, epochs: int = 10, output_dir: str = "outputs_fit",
-        overrides: Sequence[str] = (), resolution: int = 32) -> TrainedPair:
+        overrides: Sequence[str] = (), resolution: int = 32, settings: Optional[Mapping[str, Any]] = None,
+        **keys: Any) -> TrainedPair:
     """Train WGAN-GP on ``X`` and return the trained (generator, critic).
 
     One epoch is one pass of the critic over the data: ``N // (batch_size * n_critic)``
-    generator iterations (at least one). The batch is lowered to N when N is smaller.
+    generator iterations (at least one). The batch is lowered to N when N is smaller
+    (unless TRAIN.batch_size is given).
 
     Args:
         X: Points ``[N, D]`` (or ``[N]``) of floats, or uint8 images ``[N, H, W]`` / ``[N, H, W, C]``.
         y (Optional[np.ndarray]): Integer class of each image: trains the AC-GAN variant.
         epochs (int): Passes over the data. Defaults to 10.
-        output_dir (str): The run's folder (checkpoints, pictures, metrics.json, the data).
-        overrides (Sequence[str]): Any other key of the example, as on its command line
-            (``["MODEL.width=64", "TRAIN.lr_generator=1e-4"]``).
+        output_dir (str): The run's folder (checkpoints, pictures, metrics.json).
+        overrides (Sequence[str]): Keys as on the example's command line (``["MODEL.width=64"]``).
         resolution (int): Images only: 32 or 64. Defaults to 32.
+        settings (Optional[Mapping[str, Any]]): Keys of the example, nested (``{"TRAIN": {"batch_size": 64}}``)
+            or dotted (``{"TRAIN.batch_size": 64}``).
+        **keys: The same as keyword arguments (``TRAIN={"batch_size": 64}``, ``seed=3``).
 
     Returns:
         TrainedPair: ``generator`` (``ppsci_ext.pretrained.Generator``, ``sample(n, seed)``) and ``critic``.
+
+    Raises:
+        UserError: A bad value or unknown key, with the example script's text.
     """
     from ppsci_ext.errors import check_positive
+    from ppsci_ext.experiment import folders
     from ppsci_ext.experiment.images import ImagesExperiment
+    from ppsci_ext.experiment.settings import dotted, from_values
     from ppsci_ext.experiment.toy import ToyExperiment
-    from ppsci_ext.io.atomic import atomic_savez, atomic_write
-    from ppsci_ext.pretrained.loader import load
 
     check_positive(epochs, "epochs", whole=True)
     X = np.asarray(X)
@@ -101,32 +105,47 @@ def fit(X, y: Optional[np.ndarray] = None, epochs: int = 10, output_dir: str = "
                         "[N, H, W] / [N, H, W, C] (np.clip(x * 255, 0, 255).astype(np.uint8) for floats in [0, 1]).")
     if points and y is not None:
         raise UserError("y (class labels) is for images; points are modelled without labels.")
+    given = {**dotted(dict(settings or {})), **dotted(keys), **parse_overrides(overrides)}
     n = len(X)
-    folder = os.path.join(output_dir, "data")
-    os.makedirs(folder, exist_ok=True)
+    own: Dict[str, Any] = {"output_dir": output_dir, "TRAIN.epochs": epochs}
     if points:
-        path = os.path.join(folder, "points.npy")
-        def write(tmp: str) -> None:
-            with open(tmp, "wb") as f:  # a file object: np.save would add ".npy" to the temporary name
-                np.save(f, X.reshape(n, -1), allow_pickle=False)
-
-        atomic_write(path, write)
-        name, cls, own = "toy", ToyExperiment, {"DATA.mode": "file", "DATA.data_path": path}
+        name, cls = "toy", ToyExperiment
+        own.update({"DATA.mode": "file", "DATA.data_path": describe_array(X)})
     else:
-        path = os.path.join(folder, "images.npz")
-        arrays = {"images": X} if y is None else {"images": X, "labels": np.asarray(y)}
-        atomic_savez(path, **arrays)
         name, cls = "images", ImagesExperiment
-        own = {"DATA.data_path": path, "DATA.resolution": resolution, "MODEL.conditional": str(y is not None).lower(),
-               "EVAL.inception_weights_path": "null"}  # FID needs Inception weights: ask for them in overrides
-    first = compose(name, _merge({"output_dir": output_dir, **own}, overrides))
-    if points:  # noise of fewer dimensions than the data would confine the samples to a thinner manifold
-        own["MODEL.noise_dim"] = max(int(first.MODEL.noise_dim), X.reshape(n, -1).shape[1])
-    batch = min(int(first.TRAIN.batch_size), n)
-    iters = max(1, n // (batch * int(first.TRAIN.n_critic)))
-    own.update({"output_dir": output_dir, "TRAIN.epochs": epochs, "TRAIN.iters_per_epoch": iters,
-                "TRAIN.batch_size": batch})
-    cfg = compose(name, _merge(own, overrides))
-    solver = cls(cfg).train()
-    checkpoint = os.path.join(output_dir, "checkpoints", "latest_gen.pdparams")  # the EMA average when it is on
-    return TrainedPair(load(checkpoint), solver.model.critic)
+        own.update({"DATA.data_path": describe_array(X), "DATA.resolution": resolution,
+                    "MODEL.conditional": y is not None,
+                    "EVAL.inception_weights_path": None})  # FID needs Inception weights: ask for them
+    first = from_values(name, cls.all_keys(), {**own, **given})
+    if points and "MODEL.noise_dim" not in given:  # noise of fewer dimensions than the data: a thinner manifold
+        own["MODEL.noise_dim"] = max(first.MODEL.noise_dim, X.reshape(n, -1).shape[1])
+    batch = first.TRAIN.batch_size if "TRAIN.batch_size" in given else min(first.TRAIN.batch_size, n)
+    own.update({"TRAIN.batch_size": batch, "TRAIN.iters_per_epoch": max(1, n // (batch * first.TRAIN.n_critic))})
+    run = from_values(name, cls.all_keys(), {**own, **given})
+    data = X if points else _image_set(X, y, run.DATA.resolution, run.DATA.channels, run.DATA.data_path)
+    experiment = None
+    try:
+        experiment = cls(run, data=data)
+        solver = experiment.train()
+    except UserError:
+        folders.discard_if_refused(str(run.output_dir))
+        raise
+    finally:
+        if experiment is not None:
+            folders.release(experiment.lock)
+    return TrainedPair(_trained_generator(experiment, solver, name), solver.model.critic)
+
+
+def _trained_generator(experiment, solver, kind: str):
+    """The generator just trained (its average when EMA is on), wrapped for ``sample``; nothing is reloaded."""
+    from ppsci_ext.pretrained.loader import Generator
+
+    arch = experiment.yaml_model_settings()
+    network = solver.model.generator
+    if solver.ema_model is not None:  # a second network holding the average; the trained one stays raw
+        network = experiment.build_model(arch).generator
+        network.set_state_dict(solver.ema_model.state_dict())
+    network.eval()
+    if kind == "toy":
+        arch = {**arch, "data_dim": int(network.out_dim), "standardized": True}
+    return Generator(network, kind, arch, str(experiment.output_dir))

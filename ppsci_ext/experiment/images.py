@@ -22,12 +22,13 @@ from typing import Any, Dict, List, Optional, Sequence
 import numpy as np
 
 from ppsci_ext import data, metric
-from ppsci_ext.arch import GAN, CifarResNetCritic, CifarResNetGenerator
+from ppsci_ext.arch import GAN
+from ppsci_ext.arch.images import build_image_gan, describe_image_generator
 from ppsci_ext.arch.cifar10 import NOISE_DIM
 from ppsci_ext.data.image_sets import BAD_IMAGES, RESOLUTIONS, ImageSet
 from ppsci_ext.errors import UserError, about
 from ppsci_ext.experiment.base import Experiment
-from ppsci_ext.experiment.config import Key, command_line_overrides
+from ppsci_ext.experiment.config import Key
 from ppsci_ext.io.weights import extract_network
 from ppsci_ext.solver.builders import sample_validator
 from ppsci_ext.visualize import export_samples, interpolation_noise, save_image_grid
@@ -37,6 +38,7 @@ MONITORABLE = {"fid": "fid", "kid": "kid_mean"}
 OFFICIAL_DIM = {32: 128, 64: 64}  # gan_cifar_resnet.py DIM_G = DIM_D = 128; gan_64x64.py DIM = 64
 OFFICIAL_NORM = {32: None, 64: "layer"}  # the critics' normalisation in the official WGAN-GP runs
 MAX_GRID_ROWS = 20
+PRDC_K = 5  # density/coverage's neighbours (precision/recall use 3)
 
 # Keys of every image experiment (the user's images and CIFAR-10).
 IMAGE_KEYS = [
@@ -74,16 +76,28 @@ class ImagesExperiment(Experiment):
         Key("EVAL.reference_path", str, nullable=True),
     ]
 
+    def __init__(self, config, data: Optional[ImageSet] = None):
+        self._sets: Dict[tuple, ImageSet] = {}
+        self.inception_weights = None  # the resolved path of EVAL.inception_weights_path
+        self.kid_subset_size: Optional[int] = None  # as used (EVAL.kid_subset_size, or the smaller set's size)
+        super().__init__(config, data)
+
+    def acgan_scales(self):
+        return self.config.LOSS.acgan_critic_scale, self.config.LOSS.acgan_generator_scale
+
+    def generator_batch_size(self) -> Optional[int]:
+        return self.config.TRAIN.generator_batch_size
+
     def check(self) -> None:
-        d, ev = self.cfg.DATA, self.cfg.EVAL
+        if self.data is not None:
+            self._sets[(self.config.DATA.data_path, self.config.DATA.channels, self.config.DATA.resolution)] = self.data
+        d, ev = self.config.DATA, self.config.EVAL
         if not d.data_path:
             what = "to train on" if self.mode == "train" else "the samples are scored against"
             scored = ev.inception_weights_path and {"fid", "kid"} & set(ev.metrics) and not ev.reference_path
             if self.mode == "train" or scored:
                 raise UserError(f"DATA.data_path is not set: give the images {what} (a folder, an .npz / .npy of "
                                 "uint8 images or an idx file), e.g. DATA.data_path=my_pngs/.")
-        self._sets: Dict[tuple, ImageSet] = {}
-        self.inception_weights = None  # the resolved path of EVAL.inception_weights_path
         self.scored = self._scored_metrics()
 
     # ------------------------------------------------------------------- data
@@ -94,7 +108,7 @@ class ImagesExperiment(Experiment):
         ``channels`` and ``resolution`` default to DATA.channels and DATA.resolution; eval passes
         the model's, read off its weights.
         """
-        d = self.cfg.DATA
+        d = self.config.DATA
         channels = channels if channels is not None else d.channels
         resolution = resolution or d.resolution
         if (path, channels, resolution) not in self._sets:
@@ -111,7 +125,7 @@ class ImagesExperiment(Experiment):
         return self._sets[(path, channels, resolution)]
 
     def _cache_dir(self) -> Optional[str]:
-        given = self.cfg.DATA.cache_dir
+        given = self.config.DATA.cache_dir
         if given != "auto":
             return given
         from ppsci_ext.metric.inception import default_cache_dir
@@ -119,12 +133,12 @@ class ImagesExperiment(Experiment):
         return os.path.join(default_cache_dir(), "images")
 
     def training_set(self) -> ImageSet:
-        return self.read_set(self.cfg.DATA.data_path, "DATA.data_path")
+        return self.read_set(self.config.DATA.data_path, "DATA.data_path")
 
     def reference_set(self, settings: Dict[str, Any]) -> ImageSet:
         """The real images the samples are scored against: EVAL.reference_path, else the training data."""
-        path, key = (self.cfg.EVAL.reference_path, "EVAL.reference_path") if self.cfg.EVAL.reference_path else \
-            (self.cfg.DATA.data_path, "DATA.data_path")
+        path, key = (self.config.EVAL.reference_path, "EVAL.reference_path") if self.config.EVAL.reference_path else \
+            (self.config.DATA.data_path, "DATA.data_path")
         resolution = settings["resolution"]
         found = self.read_set(path, key, resolution=resolution)  # as the training data is read (usually already)
         if found.channels != settings["channels"]:  # converted to the model's channels, for a like comparison
@@ -154,7 +168,7 @@ class ImagesExperiment(Experiment):
 
     def train_data(self):
         found = self.training_set()
-        conditional = bool(self.cfg.MODEL.conditional)
+        conditional = bool(self.config.MODEL.conditional)
         self.check_classes(found, conditional, "DATA.data_path")
         labels = {"y": found.labels} if conditional else {}
         return {"img": data.DequantizedImages(found.images, channels_last=True)}, labels
@@ -162,7 +176,7 @@ class ImagesExperiment(Experiment):
     # --------------------------------------------------------------- settings
     def yaml_model_settings(self) -> Dict[str, Any]:
         """MODEL settings plus what the training data decides (channels, classes)."""
-        settings = {**super().yaml_model_settings(), "resolution": self.cfg.DATA.resolution}
+        settings = {**super().yaml_model_settings(), "resolution": self.config.DATA.resolution}
         if self.mode != "train":
             return settings  # eval: the weights decide the rest (model_settings_from), then it is resolved
         found = self.training_set()
@@ -186,7 +200,7 @@ class ImagesExperiment(Experiment):
             raise UserError(f"{path} does not hold a generator of this experiment (a 32x32 or 64x64 ResNet); "
                             "give the *_gen.pdparams or .pdckpt of a wgangp_images.py run.")
         # MODEL.* contradictions are refused by the base class; DATA.resolution is decided by the weights too
-        if "DATA.resolution" in command_line_overrides(self.cfg) and settings["resolution"] != found["resolution"]:
+        if "DATA.resolution" in self.config.given and settings["resolution"] != found["resolution"]:
             raise UserError(f"DATA.resolution={settings['resolution']} contradicts {path}, which holds a model "
                             f"with resolution {found['resolution']}; drop it from the command line.")
         settings.update(found)
@@ -205,11 +219,11 @@ class ImagesExperiment(Experiment):
     def _scored_metrics(self):
         from ppsci.utils import logger
 
-        if not self.cfg.EVAL.inception_weights_path:
+        if not self.config.EVAL.inception_weights_path:
             logger.message("EVAL.inception_weights_path is null: Inception Score, FID and KID are skipped "
                            "(`auto` fetches the standard weights; docs/metrics.md).")
             return ()
-        return tuple(self.cfg.EVAL.metrics)
+        return tuple(self.config.EVAL.metrics)
 
     def _inception(self) -> str:
         """The Inception weights, resolved (``auto`` fetched) when first needed, after the other checks.
@@ -219,7 +233,7 @@ class ImagesExperiment(Experiment):
         from ppsci.utils import logger
 
         if self.inception_weights is None:
-            given = self.cfg.EVAL.inception_weights_path
+            given = self.config.EVAL.inception_weights_path
             with about(f"EVAL.inception_weights_path={given}"):
                 self.inception_weights = metric.resolve_inception_weights(given)
                 has_logits = metric.load_inception(self.inception_weights).fc is not None
@@ -243,12 +257,12 @@ class ImagesExperiment(Experiment):
     def real_statistics(self, settings: Dict[str, Any], weights: str, with_classes: bool):
         """Inception statistics of the reference images (and per class when ``with_classes``), cached by name."""
         images, name, labels = self.reference(settings, with_classes)
-        stats = metric.dataset_statistics(images, name, weights, batch_size=self.cfg.EVAL.inception_batch_size,
+        stats = metric.dataset_statistics(images, name, weights, batch_size=self.config.EVAL.inception_batch_size,
                                           labels=labels)
         return stats, labels is not None
 
     def validator(self, settings: Dict[str, Any], training: bool):
-        ev = self.cfg.EVAL
+        ev = self.config.EVAL
         if not self.scored:
             return None
         weights = self._inception()
@@ -259,13 +273,16 @@ class ImagesExperiment(Experiment):
         intra = bool(k) and not training and "fid" in self.scored
         if {"fid", "kid"} & set(self.scored):
             stats, intra = self.real_statistics(settings, weights, intra)
-            prdc = ("prdc",) if not training or self.cfg.TRAIN.eval_prdc else ()
+            prdc = ("prdc",) if not training or self.config.TRAIN.eval_prdc else ()
+        n = ev.num_samples_train if training else ev.num_samples
+        n_real = len(stats["features"]) if stats is not None and "features" in stats else n
+        self._check_sample_sizes(n, n_real, training, bool(prdc), k if intra else 0)
         scorer = metric.InceptionMetrics(
             weights, metrics=self.scored + prdc, key="img", reference=stats,
             batch_size=ev.inception_batch_size, is_splits=ev.is_splits, kid_subsets=ev.kid_subsets,
-            kid_subset_size=ev.kid_subset_size, class_reference=stats.get("classes") if intra else None,
+            kid_subset_size=self.kid_subset_size or ev.kid_subset_size,
+            class_reference=stats.get("classes") if intra else None,
             class_names=self.class_names(settings) if k else None)
-        n = ev.num_samples_train if training else ev.num_samples
         # conditional: every class equally often (intra-class FID compares each with its real images)
         labels = (np.arange(n) % k).astype(np.int64) if k else None
         noise = self.inputs(settings, n, self.seed + 1, labels)
@@ -274,11 +291,44 @@ class ImagesExperiment(Experiment):
         placeholder = {"img": np.zeros((n, 1), np.float32), **({"y": labels} if labels is not None else {})}
         return sample_validator(noise, placeholder, ev.batch_size, {"inception": scorer})
 
+    def _check_sample_sizes(self, n: int, n_real: int, training: bool, prdc: bool, classes: int) -> None:
+        """The metrics' sample-size needs, checked when the validator is built (before any training step).
+
+        KID's subset may not exceed the smaller of the two sets: a subset size the user set is
+        refused, the default is lowered to fit (logged, and reported in metrics.json).
+        PRDC needs more points than its k = 5 neighbours; intra-class FID 2 samples per class.
+        """
+        from ppsci.utils import logger
+
+        key = "EVAL.num_samples_train" if training else "EVAL.num_samples"
+        smaller = min(n, n_real)
+        if prdc and smaller <= PRDC_K:
+            which = f"{key}={n}" if n <= n_real else f"the {n_real} real images"
+            raise UserError(f"density/coverage compare each point with its {PRDC_K} nearest neighbours, so they need "
+                            f"more than {PRDC_K} points on each side, but {which} are scored; raise {key} or give "
+                            f"more images{', or set TRAIN.eval_prdc=false' if training else ''}.")
+        if classes and n // classes < 2:
+            raise UserError(f"{key}={n} gives {n // classes} generated samples to each of the {classes} classes, but "
+                            f"intra-class FID needs at least 2 per class; set {key}={2 * classes} or more.")
+        size = self.config.EVAL.kid_subset_size
+        self.kid_subset_size = size
+        if "kid" not in self.scored or size <= smaller:
+            return
+        sets = f"{key}={n} generated samples" if n <= n_real else f"the {n_real} real images"
+        if "EVAL.kid_subset_size" in self.config.given:
+            raise UserError(f"EVAL.kid_subset_size={size} exceeds {sets}, the smaller set KID draws its subsets "
+                            f"from; set EVAL.kid_subset_size={smaller} or fewer.")
+        self.kid_subset_size = smaller
+        logger.message(f"EVAL.kid_subset_size: KID subsets of {smaller} (not {size}), the size of the smaller set "
+                       f"({sets}); reported as kid_subset_size in metrics.json.")
+
     # ------------------------------------------------------------- pictures
     def class_names(self, settings: Dict[str, Any]) -> List[str]:
         """Names of the model's classes: the data's when it is readable and has as many, else their numbers."""
         k = settings["num_classes"]
-        path = self.cfg.DATA.data_path
+        path = self.config.DATA.data_path
+        if k and self.data is not None and self.data.num_classes == k:  # in-memory images (ppsci_ext.fit)
+            return list(self.data.class_names)
         if k and path and os.path.exists(path):
             found = self.read_set(path, "DATA.data_path", resolution=settings["resolution"])
             if found.num_classes == k:
@@ -325,7 +375,7 @@ class ImagesExperiment(Experiment):
     def after_eval(self, solver, settings: Dict[str, Any]) -> Dict[str, Any]:
         from ppsci.utils import logger
 
-        ev = self.cfg.EVAL
+        ev = self.config.EVAL
         found = {"interpolation": self._interpolation(solver, settings)}
         if not ev.export_samples:
             return {**found, "exported": None}
@@ -350,47 +400,11 @@ class ImagesExperiment(Experiment):
                                value_range=(-1.0, 1.0), row_labels=names)
 
     def result_info(self) -> Dict[str, Any]:
-        ev = self.cfg.EVAL
+        ev = self.config.EVAL
         n = ev.num_samples if self.mode == "eval" else ev.num_samples_train
-        info = {"data": str(self.cfg.DATA.data_path), "num_samples": n, "inception_weights": self.inception_weights}
+        info = {"data": str(self.config.DATA.data_path), "num_samples": n, "inception_weights": self.inception_weights,
+                "kid_subset_size": self.kid_subset_size if "kid" in self.scored else None}
         for (path, _, _), found in self._sets.items():
             info.setdefault("data_sets", {})[path] = {"images": int(len(found.images)), "digest": found.digest,
                                                      "skipped": len(found.skipped)}
         return info
-
-
-def build_image_gan(settings: Dict[str, Any]) -> GAN:
-    """The generator and critic for resolved image settings (resolution, channels, num_classes, dim, ...)."""
-    conditional = bool(settings["conditional"])
-    k = int(settings.get("num_classes") or 0) if conditional else 0
-    kwargs = dict(dim=settings["dim"], channels=settings.get("channels", 3), num_classes=k or 10)
-    if settings["resolution"] == 64:
-        from ppsci_ext.arch import ResNet64Critic, ResNet64Generator
-
-        generator, critic = ResNet64Generator(conditional=conditional, **kwargs), \
-            ResNet64Critic(acgan=conditional, norm=settings["critic_norm"], **kwargs)
-    else:
-        generator = CifarResNetGenerator(conditional=conditional, **kwargs)
-        critic = CifarResNetCritic(acgan=conditional, norm=settings["critic_norm"], **kwargs)
-    return GAN(generator, critic, num_classes=k)
-
-
-def describe_image_generator(state: Dict[str, Any]) -> Dict[str, Any]:
-    """Settings read off a 32x32 or 64x64 ResNet generator's weights ({} when it is neither)."""
-    if not isinstance(state, dict):
-        return {}
-    from ppsci_ext.arch.resnet64 import describe_resnet64
-
-    found = describe_resnet64(state, "generator")
-    if found is not None:
-        return {"resolution": 64, "dim": found["dim"], "channels": found["channels"],
-                "conditional": found["conditional"], "num_classes": found["num_classes"] if found["conditional"] else 0}
-    try:
-        dim = int(state["input.weight"].shape[1]) // 16
-        bn = state["block1.bn1.weight"].shape
-        channels = int(state["conv_out.weight"].shape[0])
-    except (KeyError, TypeError, AttributeError, IndexError):
-        return {}
-    conditional = len(bn) == 2
-    return {"resolution": 32, "dim": dim, "channels": channels, "conditional": conditional,
-            "num_classes": int(bn[0]) if conditional else 0}

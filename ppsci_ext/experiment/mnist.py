@@ -17,6 +17,8 @@ from ppsci_ext.experiment.config import Key, show
 from ppsci_ext.pretrained import shipped_weights
 from ppsci_ext.solver.builders import sample_validator
 
+PRDC_K = 5  # density/coverage's neighbours (precision/recall use 3)
+
 
 class MNISTExperiment(Experiment):
     """WGAN-GP on MNIST (``examples/wgangp/wgangp_mnist.py``)."""
@@ -38,14 +40,25 @@ class MNISTExperiment(Experiment):
     ]
 
     def check(self) -> None:
-        if self.cfg.EVAL.inception_weights_path and not self.cfg.EVAL.inception_metrics:
+        ev = self.config.EVAL
+        if ev.inception_weights_path and not ev.inception_metrics:
             raise UserError("EVAL.inception_metrics is empty although EVAL.inception_weights_path is set; "
                             "list some of fid, is, kid, or set EVAL.inception_weights_path=null.")
+        scored = self.mode == "eval" or self.config.TRAIN.eval_during_train
+        prdc = self.mode == "eval" or self.config.TRAIN.eval_prdc
+        if scored and prdc and ev.num_samples <= PRDC_K:
+            raise UserError(f"EVAL.num_samples={ev.num_samples} is too few for density/coverage, which compare each "
+                            f"sample with its {PRDC_K} nearest neighbours; set EVAL.num_samples={PRDC_K + 1} or more"
+                            f"{' (or TRAIN.eval_prdc=false)' if self.mode == 'train' else ''}.")
+        kid = metric.PROTOCOL["kid_subset_size"]
+        if scored and ev.inception_weights_path and "kid" in ev.inception_metrics and ev.num_samples < kid:
+            raise UserError(f"EVAL.num_samples={ev.num_samples} is fewer than the {kid} samples of each KID subset; "
+                            f"set EVAL.num_samples={kid} or more, or drop kid from EVAL.inception_metrics.")
 
     def monitorable(self):
         inception = {"fid": "inception.fid", "kid": "inception.kid_mean"}
-        extra = [inception[m] for m in self.cfg.EVAL.inception_metrics if m in inception]
-        return ["mnist.frechet"] + (extra if self.cfg.EVAL.inception_weights_path else [])
+        extra = [inception[m] for m in self.config.EVAL.inception_metrics if m in inception]
+        return ["mnist.frechet"] + (extra if self.config.EVAL.inception_weights_path else [])
 
     def build_model(self, settings: Dict[str, Any]) -> GAN:
         critic_dim = settings["critic_dim"] if settings["critic_dim"] is not None else settings["dim"]
@@ -55,19 +68,19 @@ class MNISTExperiment(Experiment):
         return describe_mnist_generator(generator_state)  # {} if not one: the key/shape check reports it
 
     def _read(self, split: str) -> np.ndarray:
-        with about(f"DATA.data_path={show(self.cfg.DATA.data_path)}"):
-            return data.read_mnist(data.resolve_mnist_path(self.cfg.DATA.data_path), split)[0]
+        with about(f"DATA.data_path={show(self.config.DATA.data_path)}"):
+            return data.read_mnist(data.resolve_mnist_path(self.config.DATA.data_path), split)[0]
 
     def train_data(self):
         return {"img": self._read("train")}, None
 
     def validator(self, settings: Dict[str, Any], training: bool):
-        ev = self.cfg.EVAL
+        ev = self.config.EVAL
         real_test = self._read("test")
         rng = np.random.default_rng(self.seed + 1)
         noise = {"z": rng.standard_normal((ev.num_samples, settings["noise_dim"])).astype(np.float32)}
         metrics = {}
-        prdc = not training or bool(self.cfg.TRAIN.eval_prdc)
+        prdc = not training or bool(self.config.TRAIN.eval_prdc)
         name = f"mnist-test-{hashlib.sha256(real_test.tobytes()).hexdigest()[:12]}"  # per file: caches never mix
         if ev.inception_weights_path:  # first: a bad file fails before the classifier's reference pass
             with about(f"EVAL.inception_weights_path={ev.inception_weights_path}"):
@@ -81,7 +94,7 @@ class MNISTExperiment(Experiment):
         return sample_validator(noise, {}, ev.batch_size, metrics)
 
     def picture_fn(self, settings: Dict[str, Any], with_critic: bool):
-        rows = self.cfg.VIS.rows
+        rows = self.config.VIS.rows
         noise = np.random.default_rng(self.seed + 2).standard_normal(
             (rows * rows, settings["noise_dim"])).astype(np.float32)
         output_dir = self.output_dir
@@ -102,7 +115,7 @@ class MNISTExperiment(Experiment):
         return {"interpolation": visualize.save_image_grid(path, solver.model.generate({"z": noise}), rows, steps)}
 
     def step_fn(self):
-        every = self.cfg.VIS.every
+        every = self.config.VIS.every
         if not every:
             return None
 
@@ -116,4 +129,4 @@ class MNISTExperiment(Experiment):
         return shipped_weights("mnist", "cpu")
 
     def result_info(self) -> Dict[str, Any]:
-        return {"data": "mnist", "num_samples": self.cfg.EVAL.num_samples}
+        return {"data": "mnist", "num_samples": self.config.EVAL.num_samples}

@@ -18,6 +18,7 @@ import numpy as np
 from ppsci_ext import data, metric, visualize
 from ppsci_ext.arch import GAN, ToyCritic, ToyGenerator
 from ppsci_ext.arch.toy import describe_toy_generator
+from ppsci_ext.data import points as points_module
 from ppsci_ext.errors import UserError, about
 from ppsci_ext.experiment.base import Experiment
 from ppsci_ext.experiment.config import Key
@@ -53,23 +54,34 @@ class ToyExperiment(Experiment):
         Key("TRAIN.eval_prdc", bool),
     ]
 
+    def __init__(self, config, data: Optional[np.ndarray] = None):
+        self._file_points = None if data is None else points_module.check_points(data, "X")
+        self._names: Optional[list] = None
+        self._resume_statistics: Optional[Tuple[np.ndarray, np.ndarray]] = None  # (mean, std) of a resumed generator
+        super().__init__(config, data)
+
     # ------------------------------------------------------------------ checks
     @property
     def file_mode(self) -> bool:
         """Whether the run reads the user's points (``DATA.mode=file``)."""
-        return self.cfg.DATA.mode == FILE_MODE
+        return self.config.DATA.mode == FILE_MODE
+
+    def critic_weights(self) -> Optional[str]:
+        return self.config.EVAL.pretrained_dis_model_path
 
     def check(self) -> None:
-        path = self.cfg.DATA.data_path
+        path = self.config.DATA.data_path
+        if self._file_points is not None:
+            return  # in-memory points (ppsci_ext.fit): DATA.data_path only names them
         if self.file_mode and path is None:
             raise UserError("DATA.mode=file needs DATA.data_path=PATH: a .npy, .npz or .csv file of N x D points "
                             "(N points of D >= 1 numbers).")
         if not self.file_mode and path is not None:
-            raise UserError(f"DATA.data_path={path} is read only with DATA.mode=file (DATA.mode={self.cfg.DATA.mode} "
+            raise UserError(f"DATA.data_path={path} is read only with DATA.mode=file (DATA.mode={self.config.DATA.mode} "
                             "generates its points); add DATA.mode=file to train on that file, or remove "
                             "DATA.data_path.")
-        ev = self.cfg.EVAL
-        weights = ev.pretrained_gen_model_path or ev.get("pretrained_model_path")
+        ev = self.config.EVAL
+        weights = ev.pretrained_gen_model_path or ev.pretrained_model_path
         if self.file_mode and self.mode == "eval" and not weights:
             raise UserError("mode=eval with DATA.mode=file needs EVAL.pretrained_gen_model_path=PATH (no weights are "
                             "shipped for your data): e.g. checkpoints/best_gen.pdparams or checkpoints/latest.pdckpt "
@@ -81,8 +93,8 @@ class ToyExperiment(Experiment):
     # --------------------------------------------------------------- the file
     def _points(self) -> np.ndarray:
         """The points of DATA.data_path (read once), float32 [N, D] in the data's units."""
-        if getattr(self, "_file_points", None) is None:
-            path = self.cfg.DATA.data_path
+        if self._file_points is None:
+            path = self.config.DATA.data_path
             with about(f"DATA.data_path={path}"):
                 self._file_points, self._names = data.read_points_with_names(path)
         return self._file_points
@@ -92,7 +104,7 @@ class ToyExperiment(Experiment):
         points = self._points()
         dim = settings.get("data_dim", points.shape[1])
         if points.shape[1] != dim:
-            raise UserError(f"DATA.data_path={self.cfg.DATA.data_path} holds points of {points.shape[1]} "
+            raise UserError(f"DATA.data_path={self.config.DATA.data_path} holds points of {points.shape[1]} "
                             f"dimension{'s' if points.shape[1] > 1 else ''}, but the generator's weights make points "
                             f"of {dim}; give the data file the generator was trained on.")
         return points
@@ -104,7 +116,7 @@ class ToyExperiment(Experiment):
         points = self._points()
         n, d = points.shape
         mean, std, constant = data.point_statistics(points)
-        where = f"DATA.data_path={self.cfg.DATA.data_path}"
+        where = f"DATA.data_path={self.config.DATA.data_path}"
         logger.message(f"{where}: {n} points of {d} dimension{'s' if d > 1 else ''}; training in standardised units "
                        f"(mean {_listed(mean)}, std {_listed(std)}).")
         names = self._names if self._names is not None and len(self._names) == d else None
@@ -112,11 +124,11 @@ class ToyExperiment(Experiment):
             label = f"{i + 1} ({names[i]})" if names else f"{i + 1}"
             logger.message(f"{where}: dimension {label} is constant ({float(mean[i]):.6g} in every point); its "
                            "standard deviation is taken as 1.")
-        stored = getattr(self, "_resume_statistics", None)
+        stored = self._resume_statistics
         if stored is None:
             return mean, std
         if stored[0].shape != mean.shape:
-            raise UserError(f"TRAIN.checkpoint_path={self.cfg.TRAIN.checkpoint_path} holds a generator of points of "
+            raise UserError(f"TRAIN.checkpoint_path={self.config.TRAIN.checkpoint_path} holds a generator of points of "
                             f"{len(stored[0])} dimensions, but {where} holds points of {d}; resume with the data file "
                             "it was trained on, or start a new run.")
         if not (np.all(np.abs(stored[0] - mean) <= 1e-5 * std) and np.allclose(stored[1], std, rtol=1e-5, atol=0)):
@@ -176,7 +188,7 @@ class ToyExperiment(Experiment):
             raise UserError(f"cannot resume DATA.mode=file from this checkpoint: {where} (its generator has no "
                             "data_mean / data_std); start a new run, or resume with the DATA.mode it was trained on.")
         if not self.file_mode and stored:
-            raise UserError(f"cannot resume DATA.mode={self.cfg.DATA.mode} from this checkpoint: {where}; resume "
+            raise UserError(f"cannot resume DATA.mode={self.config.DATA.mode} from this checkpoint: {where}; resume "
                             "it with DATA.mode=file DATA.data_path=<that file>.")
         if stored:
             self._resume_statistics = tuple(np.asarray(gen[k].numpy() if hasattr(gen[k], "numpy") else gen[k],
@@ -188,13 +200,13 @@ class ToyExperiment(Experiment):
 
     # ------------------------------------------------------------------- data
     def train_data(self):
-        cfg = self.cfg.DATA
+        d_ = self.config.DATA
         if self.file_mode:
             return {"x": data.standardize(self._points(), *self._statistics())}, None
-        return data.toy_arrays(cfg.mode, cfg.num_train_samples, self.seed), None
+        return data.toy_arrays(d_.mode, d_.num_train_samples, self.seed), None
 
     def _eval_count(self) -> int:
-        n = self.cfg.DATA.num_eval_samples
+        n = self.config.DATA.num_eval_samples
         return min(n, len(self._points())) if self.file_mode else n
 
     def _subset(self, points: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -202,7 +214,7 @@ class ToyExperiment(Experiment):
         return points[rng.permutation(len(points))[:n]]
 
     def validator(self, settings: Dict[str, Any], training: bool):
-        n = self.cfg.DATA.num_eval_samples
+        n = self.config.DATA.num_eval_samples
         if self.file_mode:
             n = min(n, len(self._points_for(settings)))
         rng = np.random.default_rng(self.seed + 1)
@@ -212,24 +224,24 @@ class ToyExperiment(Experiment):
             real = {"x": data.standardize(self._subset(self._points(), n, rng), *self._statistics())}
             metrics = {"toy": metric.PointsMetric()}
         else:
-            real = {"x": data.sample_toy(self.cfg.DATA.mode, n, rng)}
-            metrics = {"toy": metric.ToyMetric(self.cfg.DATA.mode)}
-        if (not training or self.cfg.TRAIN.eval_prdc) and n >= PRDC_MIN_POINTS:
+            real = {"x": data.sample_toy(self.config.DATA.mode, n, rng)}
+            metrics = {"toy": metric.ToyMetric(self.config.DATA.mode)}
+        if (not training or self.config.TRAIN.eval_prdc) and n >= PRDC_MIN_POINTS:
             metrics["prdc"] = metric.PRDCMetric(key="x")  # precision/recall, density/coverage on the scored points
-        return sample_validator(noise, real, self.cfg.EVAL.batch_size, metrics)
+        return sample_validator(noise, real, self.config.EVAL.batch_size, metrics)
 
     # --------------------------------------------------------------- pictures
     def picture_fn(self, settings: Dict[str, Any], with_critic: bool):
-        mode, n = self.cfg.DATA.mode, self.cfg.VIS.num_points
+        mode, n = self.config.DATA.mode, self.config.VIS.num_points
         rng = np.random.default_rng(self.seed + 2)
         output_dir = self.output_dir
         if self.file_mode:
             real = self._subset(self._points_for(settings), n, rng)
-            label = os.path.basename(str(self.cfg.DATA.data_path))
+            label = os.path.basename(str(self.config.DATA.data_path))
         else:
             real = data.sample_toy(mode, n, rng)
         noise = rng.standard_normal((n, settings["noise_dim"])).astype(np.float32)
-        names, pair_dims = getattr(self, "_names", None), self.cfg.VIS.pair_dims
+        names, pair_dims = self._names, self.config.VIS.pair_dims
 
         def draw(solver, tag: str) -> str:
             fake = solver.model.generate({"z": noise})
@@ -249,20 +261,20 @@ class ToyExperiment(Experiment):
     def shipped_weights(self) -> Optional[Tuple[str, Optional[str]]]:
         if self.file_mode:
             return None  # check() already asked for EVAL.pretrained_gen_model_path
-        return shipped_weights("toy", self.cfg.DATA.mode)
+        return shipped_weights("toy", self.config.DATA.mode)
 
     def after_eval(self, solver, settings: Dict[str, Any]) -> Dict[str, Any]:
         if not self.file_mode:
             return {}
-        fake = solver.model.generate({"z": self._eval_noise}, self.cfg.EVAL.batch_size)
+        fake = solver.model.generate({"z": self._eval_noise}, self.config.EVAL.batch_size)
         samples = solver.model.generator.to_data(fake).astype(np.float64)
         return {"sample_mean": samples.mean(0).tolist(), "sample_std": samples.std(0).tolist()}
 
     def result_info(self) -> Dict[str, Any]:
         if not self.file_mode:
-            return {"data": self.cfg.DATA.mode, "num_samples": self.cfg.DATA.num_eval_samples}
+            return {"data": self.config.DATA.mode, "num_samples": self.config.DATA.num_eval_samples}
         mean, std = self._statistics()
         points = self._points()
-        return {"data": FILE_MODE, "data_path": str(self.cfg.DATA.data_path), "data_dim": int(points.shape[1]),
+        return {"data": FILE_MODE, "data_path": str(self.config.DATA.data_path), "data_dim": int(points.shape[1]),
                 "num_points": int(len(points)), "num_samples": self._eval_count(),
                 "dim_names": self._names, "data_mean": mean.tolist(), "data_std": std.tolist()}

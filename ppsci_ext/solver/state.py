@@ -14,11 +14,10 @@ from __future__ import annotations
 import math
 import numbers
 import os
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional
 
 import numpy as np
 import paddle
-from omegaconf import OmegaConf
 from paddle import nn
 from ppsci.utils import logger, misc
 
@@ -84,55 +83,6 @@ def flatten(node: Any, prefix: str = "") -> Dict[str, Any]:
     for key, value in node.items():
         flat.update(flatten(value, f"{prefix}.{key}" if prefix else str(key)))
     return flat
-
-
-def config_differences(saved_yaml: Optional[str], current_yaml: Optional[str],
-                       sections: Sequence[str] = ("MODEL", "DATA")) -> List[str]:
-    """Settings of ``sections`` that differ between two configs, one line each ("KEY: A in file, B now")."""
-    if not saved_yaml or not current_yaml:
-        return []
-    saved, current = (
-        flatten({k: v for k, v in OmegaConf.to_container(OmegaConf.create(y), resolve=False).items() if k in sections})
-        for y in (saved_yaml, current_yaml)
-    )
-    missing = object()
-    return [
-        f"{key}: {saved.get(key, 'unset')} in file, {current.get(key, 'unset')} now"
-        for key in sorted(set(saved) | set(current))
-        if saved.get(key, missing) != current.get(key, missing)
-    ]
-
-
-# TRAIN settings that may change on resume without changing what the next iterations compute.
-RESUMABLE_CHANGES = ("epochs", "save_freq", "eval_during_train", "eval_freq", "eval_prdc", "monitor",
-                     "checkpoint_path", "allow_resume_changes", "overwrite")
-
-
-def training_changes(saved_yaml: Optional[str], current_yaml: Optional[str]) -> Tuple[List[str], List[str]]:
-    """TRAIN settings that differ from a checkpoint's: (harmless ones, ones that change the training)."""
-    lines = config_differences(saved_yaml, current_yaml, sections=("TRAIN",))
-    harmless = [line for line in lines if line.split(":", 1)[0].split(".")[1] in RESUMABLE_CHANGES]
-    return harmless, [line for line in lines if line not in harmless]
-
-
-def report_training_changes(path: str, saved_yaml: Optional[str], current_yaml: Optional[str],
-                            allowed: bool) -> None:
-    """Name every TRAIN setting that differs from the checkpoint's; refuse those that change the
-    training (batch size, learning rates, n_critic, ...) unless ``allowed``.
-
-    Raises:
-        UserError: Listing the changes, when one changes the training and ``allowed`` is False.
-    """
-    harmless, changing = training_changes(saved_yaml, current_yaml)
-    if harmless:
-        logger.message(f"Resuming {path} with: {'; '.join(harmless)}")
-    if changing and not allowed:
-        raise UserError(
-            f"{path} was trained with other settings: {'; '.join(changing)}. Resume with the checkpoint's "
-            f"settings, or set TRAIN.allow_resume_changes=true to continue with the new ones."
-        )
-    if changing:
-        logger.warning(f"Resuming {path} with changed training settings: {'; '.join(changing)}")
 
 
 def _whole(value, low: int = 0) -> bool:
@@ -346,18 +296,14 @@ def resume(solver, path: str, loaded: Optional[Dict[str, Any]] = None) -> None:
     sampler = state.get("sampler")
     if _sampler_problem(sampler) is None and len(sampler["perm"]) != solver.real_batches.num_samples:
         problems.append(f"real data: {len(sampler['perm'])} samples in file, {solver.real_batches.num_samples} now")
-    saved_config = state.get("config") if isinstance(state.get("config"), str) else None
-    differences = config_differences(saved_config, solver.config_yaml)
     if problems:
-        settings = f" Settings that differ: {'; '.join(differences)}." if differences else ""
+        version = state.get("version")
+        written = "" if version == package_version() else \
+            f" (written by ppsci_ext {version or 'of unknown version'}, this is {package_version()})"
         raise UserError(
-            f"cannot resume from {path} (written by ppsci_ext {state.get('version', 'of unknown version')}, "
-            f"this is {package_version()}): {'; '.join(problems)}.{settings} Resume with the settings and "
-            f"package version that wrote it, or train from scratch without it."
+            f"cannot resume from {path}{written}: {'; '.join(problems)}. Resume with the settings and package "
+            f"version that wrote it, or train from scratch without it."
         )
-    if differences:
-        logger.warning(f"Resuming {path} with settings that differ from its own: {'; '.join(differences)}")
-    report_training_changes(path, saved_config, solver.config_yaml, solver.allow_resume_changes)
     model.generator.set_state_dict(state["generator"])
     model.critic.set_state_dict(state["critic"])
     load_optimizer_state(solver.optimizer_g, model.generator, state["optimizer_g"])
