@@ -276,7 +276,7 @@ def open_image(path: str):
     return visible(im)
 
 
-def _reason(e: BaseException) -> str:
+def why_unreadable(e: BaseException) -> str:
     """Why a file was not read, for the skipped list and the messages."""
     if isinstance(e, BadImage):
         return str(e)
@@ -457,6 +457,7 @@ def list_image_files(folder: str, bad_images: str = "skip") -> Tuple[List[str], 
             raise UserError(f"cannot list the folder {directory} ({e.strerror or e}); check its "
                             "permissions.") from None
         above = above | {(st.st_dev, st.st_ino)}
+        folders = []  # walked depth-first in name order: a stop names the first problem in path order
         for entry in entries:
             if entry.name.startswith("."):
                 continue
@@ -483,13 +484,14 @@ def list_image_files(folder: str, bad_images: str = "skip") -> Tuple[List[str], 
                 if (target.st_dev, target.st_ino) in above:
                     skip(name, "a symbolic link loop (to a folder it lies in)")
                 else:
-                    pending.append((entry.path, name, above))
+                    folders.append((entry.path, name, above))
             elif not image:
                 others += 1
             elif stat.S_ISREG(target.st_mode):
                 found.append(name)
             else:
                 skip(name, f"{file_kind(target.st_mode)}, not a regular file")
+        pending.extend(reversed(folders))
     if not found:
         what = f"it holds {others} other files" if others else "it is empty"
         if skipped:
@@ -522,7 +524,7 @@ def folder_digest(folder: str, files: Sequence[str], skipped: Sequence[str] = ()
                     for chunk in iter(lambda: f.read(1 << 20), b""):
                         h.update(chunk)
             except OSError as e:
-                h.update(b"\xffunreadable: " + _reason(e).encode())
+                h.update(b"\xffunreadable: " + why_unreadable(e).encode())
             bar.update(1)
     for entry in skipped:
         h.update(b"\xffskipped: " + entry.replace(os.sep, "/").encode())
@@ -555,9 +557,9 @@ def _read_folder(folder: str, resolution: int, channels: Optional[int], bad_imag
                 raise
             except Exception as e:  # Pillow raises OSError, ValueError, SyntaxError, DecompressionBombError, ...
                 if bad_images == "stop":
-                    raise UserError(f"cannot read the image {path} ({_reason(e)}); remove or replace it, or skip "
-                                    "unreadable images.") from None
-                skipped.append(f"{name} ({_reason(e)})")
+                    raise UserError(f"cannot read the image {path} ({why_unreadable(e)}); remove or replace it, or "
+                                    "skip unreadable images.") from None
+                skipped.append(f"{name} ({why_unreadable(e)})")
                 bar.update(1)
                 continue
             if out is None:

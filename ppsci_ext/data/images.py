@@ -66,13 +66,18 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
 def read_image_folder(folder: str) -> np.ndarray:
     """All images of a folder (not recursive), in name order, as ``[N, H, W, 3]`` uint8.
 
+    Each image is read as it looks, by the rules of ``ppsci_ext.data.image_sets``
+    (``open_image``: only regular files, ``MAX_PIXELS``, EXIF orientation,
+    16-bit scaled, transparency over white), then repeated to RGB when gray.
+    Any image that cannot be read stops the read: scores need every image.
+
     Args:
         folder (str): Folder of equally sized images.
 
     Returns:
         np.ndarray: The images.
     """
-    from PIL import Image  # Pillow comes with matplotlib, a dependency
+    from ppsci_ext.data.image_sets import open_image, why_unreadable
 
     try:
         entries = sorted(os.listdir(folder))
@@ -88,10 +93,9 @@ def read_image_folder(folder: str) -> np.ndarray:
     for name in names:
         path = os.path.join(folder, name)
         try:
-            with Image.open(path) as im:
-                images.append(np.asarray(im.convert("RGB")))
-        except Exception as e:  # Pillow raises OSError, ValueError, DecompressionBombError, ...
-            raise UserError(f"cannot read image {path!r} ({type(e).__name__}: {e}); remove or replace it.") from None
+            images.append(np.asarray(open_image(path).convert("RGB")))
+        except Exception as e:  # Pillow raises OSError, ValueError, SyntaxError, ...; a FIFO is NotRegularFile
+            raise UserError(f"cannot read image {path!r} ({why_unreadable(e)}); remove or replace it.") from None
         if images[-1].shape != images[0].shape:
             raise UserError(
                 f"{names[0]} is {images[0].shape[1]}x{images[0].shape[0]} but {name} is "
