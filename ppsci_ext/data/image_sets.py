@@ -257,7 +257,7 @@ def open_image(path: str):
         OSError: Not a regular file (``NotRegularFile``), missing, unreadable; Pillow's errors on damaged files
             (``OSError``, ``SyntaxError``, ``ValueError``, ...) pass too.
     """
-    from PIL import Image, ImageOps
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     with open_regular(path) as f:  # a FIFO or a device named *.png would block or never end
         with warnings.catch_warnings():
@@ -266,6 +266,8 @@ def open_image(path: str):
                 im = Image.open(f)
             except Image.DecompressionBombError as e:  # over Pillow's own limit, twice MAX_PIXELS and more
                 raise BadImage(f"over the limit of {MAX_PIXELS:,} pixels ({e})") from None
+            except UnidentifiedImageError:  # Pillow's text would name the file object, not the file
+                raise BadImage("not an image: Pillow cannot identify its format") from None
         width, height = im.size
         if width * height > MAX_PIXELS:  # checked on the header: nothing is decoded yet
             raise BadImage(f"{width}x{height} = {width * height:,} pixels, over the limit of {MAX_PIXELS:,}; "

@@ -591,3 +591,46 @@ def test_the_score_folder_reader_follows_the_same_rules(tmp_path):
         returns(lambda: read_image_folder(str(tmp_path / "s")))
     assert one_line(info) == (f"cannot read image {str(tmp_path / 's' / 'c.png')!r} (it is a FIFO (named pipe), "
                               "not a regular file); remove or replace it.")
+
+
+# ------------------------------------------------------------------------------------------ more pins
+def test_reasons_of_files_that_vanish_or_are_not_images(tmp_path):
+    (tmp_path / "f").mkdir()
+    for name in ("a.png", "b.png"):
+        Image.new("L", (8, 8)).save(tmp_path / "f" / name)
+    (tmp_path / "f" / "c.png").write_bytes(b"not an image at all")
+    listing = list_image_files(str(tmp_path / "f"))
+    (tmp_path / "f" / "b.png").unlink()
+    found = image_sets._read_folder(str(tmp_path / "f"), 32, None, "skip", listing, "0" * 64)
+    assert found.skipped == ["b.png (No such file or directory)",
+                             "c.png (not an image: Pillow cannot identify its format)"]
+
+
+def test_fit_square_reads_any_mode_as_it_looks():
+    transparent = Image.fromarray(np.zeros((8, 8, 4), np.uint8), "RGBA")
+    assert (image_sets.fit_square(transparent, 32, 3) == 255).all()
+
+
+def test_a_link_out_of_the_folder_to_another_file_is_just_another_file(tmp_path):
+    (tmp_path / "f").mkdir()
+    Image.new("L", (8, 8)).save(tmp_path / "f" / "a.png")
+    (tmp_path / "notes.txt").write_text("x")
+    os.symlink(str(tmp_path / "notes.txt"), tmp_path / "f" / "notes.txt")
+    files, classes, skipped = list_image_files(str(tmp_path / "f"))
+    assert files == ["a.png"] and skipped == []
+
+
+def test_skips_are_listed_in_path_order_and_stop_names_the_first(tmp_path):
+    (tmp_path / "f" / "a").mkdir(parents=True)
+    Image.new("L", (8, 8)).save(tmp_path / "f" / "a" / "ok.png")
+    os.mkfifo(tmp_path / "f" / "z.png")  # in the folder itself: found before the sub-folder is walked
+    os.mkfifo(tmp_path / "f" / "a" / "pipe.png")
+    os.mkdir(tmp_path / "f" / "b")
+    os.mkfifo(tmp_path / "f" / "b" / "pipe.png")
+    _, _, skipped = returns(lambda: list_image_files(str(tmp_path / "f")))
+    assert [s.split(" ")[0] for s in skipped] == [os.path.join("a", "pipe.png"), os.path.join("b", "pipe.png"),
+                                                  "z.png"]
+    (tmp_path / "f" / "z.png").unlink()
+    with pytest.raises(UserError) as info:
+        returns(lambda: list_image_files(str(tmp_path / "f"), "stop"))
+    assert one_line(info).startswith(f"cannot read {tmp_path / 'f' / 'a' / 'pipe.png'} (a FIFO")

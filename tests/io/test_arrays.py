@@ -369,3 +369,80 @@ def test_only_regular_files_are_opened(tmp_path):
     (tmp_path / "a.bin").write_bytes(b"abc")
     with open_regular(str(tmp_path / "a.bin")) as f:
         assert f.read() == b"abc"
+
+
+def test_a_header_only_file_has_no_data_bytes(tmp_path):
+    path, header = forged_npy(tmp_path / "h.npy", (5,), size=128)
+    with pytest.raises(UserError, match=r"declares shape \[5\] uint8 \(5 bytes\) but only 0 bytes follow it"):
+        read_npy(path)
+
+
+def test_an_unknown_format_version(tmp_path):
+    data = bytearray(npy_bytes(GOOD))
+    data[6:8] = bytes([9, 0])
+    (tmp_path / "v.npy").write_bytes(bytes(data))
+    with pytest.raises(UserError) as info:
+        read_npy(str(tmp_path / "v.npy"))
+    assert one_line(info) == (f"{tmp_path / 'v.npy'} is a .npy file of format version 9.0, which this NumPy cannot "
+                              "read; write it again with this NumPy's np.save.")
+
+
+def test_a_stream_read_from_the_middle_of_a_file():
+    data = npy_bytes(np.arange(10, dtype=np.uint8))
+    stream = io.BytesIO(b"prefix" + data)
+    stream.seek(6)
+    assert read_npy_stream(stream, len(data), "x.npy").tolist() == list(range(10))
+    stream.seek(6)
+    with pytest.raises(UserError, match="only 9 bytes follow"):
+        read_npy_stream(stream, len(data) - 1, "x.npy")
+
+
+def test_an_archive_given_an_open_file_leaves_it_open(tmp_path):
+    np.savez(tmp_path / "a.npz", x=GOOD)
+    with open(tmp_path / "a.npz", "rb") as f:
+        with NpzArchive(str(tmp_path / "a.npz"), file=f) as z:
+            assert np.array_equal(z.read("x"), GOOD)
+        assert not f.closed  # the caller's file: the caller closes it
+
+
+def test_folder_entries_of_an_archive_are_not_arrays(tmp_path):
+    with zipfile.ZipFile(tmp_path / "d.npz", "w") as z:
+        z.writestr("sub/", b"")
+        z.writestr("x.npy", npy_bytes(GOOD))
+    with NpzArchive(str(tmp_path / "d.npz")) as z:
+        assert z.names == ["x"]
+
+
+def test_an_archive_that_ends_inside_a_member(tmp_path):
+    # a stored member of 100 data bytes whose header declares 190, and a directory that gives it room for 190:
+    # the read runs into the end of the file
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "|u1", "fortran_order": False, "shape": (190,)})
+    member = header.getvalue() + b"\1" * 100
+    path = stored_npz(tmp_path / "e.npz", {"x.npy": member})
+    size = os.path.getsize(path)
+    assert size == 236 + 100 and len(member) == 228
+    _patch_directory(tmp_path / "e.npz", 20, 318)  # compressed size
+    _patch_directory(tmp_path / "e.npz", 24, 318)  # uncompressed size
+    with NpzArchive(path) as z, pytest.raises(UserError) as info:
+        z.read("x")
+    assert one_line(info) == f"{path} (array 'x') is truncated: the archive ends inside it; write it again."
+
+
+# ------------------------------------------------------------------------------------------- the points reader
+def test_points_files_are_read_through_the_checks(tmp_path):
+    from ppsci_ext.data import read_points
+
+    path, _ = forged_npy(tmp_path / "p.npy", (10 ** 9, 2), descr="<f8")
+    with pytest.raises(UserError) as info:
+        read_points(path)
+    assert one_line(info) == (f"{path} is truncated: its header declares shape [1000000000, 2] float64 (16 GB) but "
+                              "only 896 bytes follow it in the file; write it again.")
+    stored_npz(tmp_path / "p.npz", {"x.npy": npy_bytes(GOOD)[:-40]})
+    with pytest.raises(UserError) as info:
+        read_points(str(tmp_path / "p.npz"))
+    assert one_line(info) == (f"{tmp_path / 'p.npz'} (array 'x') is truncated: its header declares shape [100, 2] "
+                              "float64 (1.6 KB) but only 1.56 KB follow it in the archive; write it again.")
+    os.mkfifo(tmp_path / "pipe.npy")
+    result = _returns(lambda: read_points(str(tmp_path / "pipe.npy")))
+    assert "it is a FIFO (named pipe), not a regular file" in str(result["error"])
