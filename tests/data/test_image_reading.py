@@ -97,10 +97,10 @@ def _over_white(colour, alpha):
 
 
 def test_transparency_is_composited_over_white():
-    rgba = np.array([[[10, 20, 30, 0], [10, 20, 30, 255], [0, 100, 200, 51]]], np.uint8)
+    rgba = np.array([[[10, 20, 30, 0], [10, 20, 30, 255], [0, 100, 200, 51], [127, 0, 255, 1]]], np.uint8)
     out = visible(Image.fromarray(rgba, "RGBA"))
-    assert out.mode == "RGB"
-    assert np.asarray(out).tolist() == [[[255, 255, 255], [10, 20, 30], [204, 224, 244]]]
+    assert out.mode == "RGB"  # 127 at alpha 1: (127 + 255 * 254) / 255 = 254.498 rounds down
+    assert np.asarray(out).tolist() == [[[255, 255, 255], [10, 20, 30], [204, 224, 244], [254, 254, 255]]]
     la = np.array([[[0, 128], [200, 255], [100, 0]]], np.uint8)
     out = visible(Image.fromarray(la, "LA"))
     assert out.mode == "L" and np.asarray(out).tolist() == [[127, 200, 255]]

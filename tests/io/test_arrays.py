@@ -138,10 +138,10 @@ def test_damaged_header_and_negative_shape(tmp_path):
     with pytest.raises(UserError) as info:
         read_npy(str(tmp_path / "bad.npy"))
     assert "has a damaged .npy header (" in one_line(info) and info.value.args[0].endswith("write it again.")
-    path, _ = forged_npy(tmp_path / "neg.npy", (-5, 2))
+    path, _ = forged_npy(tmp_path / "neg.npy", (-1, 2))
     with pytest.raises(UserError) as info:
         read_npy(path)
-    assert "damaged .npy header (negative shape [-5, 2])" in one_line(info)
+    assert "damaged .npy header (negative shape [-1, 2])" in one_line(info)
 
 
 def test_the_memory_limit(tmp_path, monkeypatch):
