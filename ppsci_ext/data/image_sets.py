@@ -273,8 +273,8 @@ def open_image(path: str):
             raise BadImage(f"{width}x{height} = {width * height:,} pixels, over the limit of {MAX_PIXELS:,}; "
                            "shrink it")
         im.load()  # decodes now: a truncated file fails here
-    if im.getexif().get(0x0112, 1) != 1:  # the EXIF orientation tag: a photo stored sideways
-        im = ImageOps.exif_transpose(im)
+        if im.getexif().get(0x0112, 1) != 1:  # the EXIF orientation tag: a photo stored sideways
+            im = ImageOps.exif_transpose(im)
     return visible(im)
 
 
