@@ -27,7 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import ppsci_ext  # noqa: E402  (CPU defaults before paddle)
 from ppsci_ext import data, metric  # noqa: E402
 from ppsci_ext.arch.images import build_image_gan  # noqa: E402
-from ppsci_ext.metric.inception import default_cache_dir  # noqa: E402
+from ppsci_ext.io.cache import default_cache_dir  # noqa: E402
 
 
 def main():

@@ -22,7 +22,7 @@ from ppsci_ext.errors import UserError, exit_on_user_error  # noqa: E402
 from ppsci_ext.experiment.fit import TrainedPair, fit  # noqa: E402
 from ppsci_ext.experiment import CIFAR10Experiment, ImagesExperiment, MNISTExperiment, ToyExperiment  # noqa: E402
 
-__version__ = "0.1.0"
+from ppsci_ext._version import __version__  # noqa: E402
 
 __all__ = ["arch", "data", "experiment", "io", "loss", "metric", "ops", "pretrained", "solver", "visualize", "fit",
            "TrainedPair", "CIFAR10Experiment",

@@ -1,6 +1,7 @@
 """The Python API: ppsci_ext.pretrained.load / Generator.sample and ppsci_ext.fit, and the runnable page
 docs/api.md, whose code blocks are run here as written."""
 
+import hashlib
 import os
 import re
 
@@ -120,3 +121,76 @@ def test_fit_gives_noise_of_at_least_the_data_dimension(tmp_path):
                                 overrides=["MODEL.width=8", "DATA.num_eval_samples=100", "VIS.num_points=50"])
     assert gen.noise_dim == 5 and gen.sample(10).shape == (10, 5)
     assert critic({"x": paddle.zeros([2, 5])})["score"].shape == [2, 1]
+
+
+def _script_error(tmp_path, *overrides):
+    """The one-line error of wgangp_toy.py for ``overrides`` (without the ``ERROR: `` prefix)."""
+    from conftest import run_example
+
+    proc = run_example("wgangp_toy.py", f"output_dir={tmp_path / 'script'}", *overrides, cwd=str(tmp_path))
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    return proc.stderr.strip().splitlines()[-1][len("ERROR: "):]
+
+
+@pytest.mark.parametrize("override, keyword", [
+    ("TRAIN.batch_size=0", {"TRAIN": {"batch_size": 0}}),
+    ("TRAIN.n_critic=abc", {"TRAIN": {"n_critic": "abc"}}),
+    ("TRAIN.lr_critic=nan", {"settings": {"TRAIN.lr_critic": float("nan")}}),
+    ("+MODEL.widht=3", {"MODEL": {"widht": 3}}),
+])
+def test_fit_raises_the_scripts_text_inside_a_hydra_app(tmp_path, override, keyword):
+    """fit in a composed Hydra app: the script's message, and Hydra's state is left as it was."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    from ppsci_ext.experiment.settings import example_yaml
+
+    expected = _script_error(tmp_path, "DATA.mode=file", "DATA.data_path=points.npy", override)
+    X = np.random.default_rng(0).normal(size=(300, 2))
+    with initialize_config_dir(config_dir=os.path.dirname(example_yaml("toy")), version_base=None):
+        loader = GlobalHydra.instance().config_loader()
+        with pytest.raises(UserError) as info:
+            ppsci_ext.fit(X, output_dir=str(tmp_path / "run"), **keyword)
+        assert GlobalHydra.instance().is_initialized() and GlobalHydra.instance().config_loader() is loader
+        assert compose("wgangp_toy.yaml", overrides=["output_dir=x"]).TRAIN.batch_size == 256
+    assert str(info.value) == expected
+    assert not (tmp_path / "run").exists()  # refused before anything was written
+
+
+def test_fit_trains_in_memory_and_returns_the_trained_networks(tmp_path):
+    X = np.random.default_rng(1).normal([3.0, -1.0], [1.0, 0.5], size=(512, 2))
+    out = tmp_path / "run"
+    gen, critic = ppsci_ext.fit(X, epochs=1, output_dir=str(out), TRAIN={"batch_size": 64, "ema": {"use_ema": True,
+                                "start_step": 0, "decay": 0.5}}, MODEL={"width": 16},
+                                settings={"DATA.num_eval_samples": 100, "VIS.num_points": 50})
+    assert not any(name.endswith((".npy", ".npz")) for _, _, files in os.walk(out) for name in files)
+    state = paddle.load(str(out / "checkpoints" / "latest.pdckpt"))
+    digest = hashlib.sha256(np.ascontiguousarray(X).tobytes()).hexdigest()[:16]
+    assert f"<in-memory X: [512, 2] float64, sha256 {digest}>" in state["config"]
+    # the returned generator is the average (EMA), identical to the saved one, and was not reloaded from it
+    saved = paddle.load(str(out / "checkpoints" / "latest_gen.pdparams"))
+    for key, value in gen.network.state_dict().items():
+        np.testing.assert_array_equal(value.numpy(), np.asarray(saved[key]), err_msg=key)
+    raw = paddle.load(str(out / "checkpoints" / "latest_gen_raw.pdparams"))
+    assert not np.array_equal(raw["net.0.weight"].numpy() if hasattr(raw["net.0.weight"], "numpy")
+                              else raw["net.0.weight"], np.asarray(saved["net.0.weight"]))
+    assert gen.source == str(out) and gen.kind == "toy" and gen.settings["width"] == 16
+    # iterations per epoch: N // (batch * n_critic) = 512 // (64 * 5) = 1
+    assert state["global_step"] == 1
+    critic_saved = paddle.load(str(out / "checkpoints" / "latest_dis.pdparams"))
+    np.testing.assert_array_equal(critic.state_dict()["net.0.weight"].numpy(),
+                                  np.asarray(critic_saved["net.0.weight"]))
+
+
+def test_fit_refuses_an_earlier_fits_folder_before_writing(tmp_path):
+    X = np.random.default_rng(0).normal(size=(300, 2))
+    out = tmp_path / "run"
+    (out / "checkpoints").mkdir(parents=True)
+    (out / "checkpoints" / "latest_gen.pdparams").write_bytes(b"earlier")
+    with pytest.raises(UserError, match="holds the files of another run"):
+        ppsci_ext.fit(X, output_dir=str(out), MODEL={"width": 8})
+    assert (out / "checkpoints" / "latest_gen.pdparams").read_bytes() == b"earlier"
+    assert sorted(os.listdir(out)) == [".ppsci_ext.lock", "checkpoints"]
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(UserError, match="is not a folder"):
+        ppsci_ext.fit(X, output_dir=str(tmp_path / "file"))

@@ -7,7 +7,7 @@
     ppsci-ext-score --input1 cifar10_train_png/ --weights inception_fid.pdparams --save-stats cifar10_train.npz --json
 
 The inputs may also be given by position (``ppsci-ext-score IMAGES [REFERENCE] ...``), and
-``python -m ppsci_ext.cli.score`` (or the older ``python -m ppsci_ext.metric.score``) is the same command.
+``python -m ppsci_ext.cli.score`` is the same command.
 
 An input is a folder of images (PNG, JPEG, BMP; read in name order) or an
 ``.npz`` holding one uint8 image array (``--key`` picks one of several). The

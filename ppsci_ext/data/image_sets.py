@@ -649,3 +649,26 @@ def _load_cache(file: str, digest: str, resolution: int) -> Optional[ImageSet]:
         logger.warning(f"the decoded-images cache {file} is damaged or stale; decoding the images again.")
         return None
     return ImageSet(images, labels, names, skipped, digest, file)
+
+
+def image_set_from_arrays(images: np.ndarray, labels: Optional[np.ndarray], resolution: int,
+                          channels: Optional[int] = None, source: str = "X") -> ImageSet:
+    """In-memory uint8 images (``ppsci_ext.fit``) as an ``ImageSet``, checked and converted as an .npz is.
+
+    Args:
+        images (np.ndarray): uint8 ``[N, H, W]`` or ``[N, H, W, C]`` (C = 1 or 3).
+        labels (Optional[np.ndarray]): Integer class of each image, or None.
+        resolution (int): 32 or 64.
+        channels (Optional[int]): None keeps what is found; 1 or 3 converts.
+        source (str): How messages and the checkpoint name the data.
+
+    Raises:
+        UserError: Naming ``source`` and the problem.
+    """
+    check_options(resolution, channels, "stop")
+    images = _check_image_array(np.asarray(images), source)
+    label_index, class_names = (None, ())
+    if labels is not None:
+        label_index, class_names = _labels(labels, len(images), None, source)
+    digest = hashlib.sha256(np.ascontiguousarray(images).tobytes()).hexdigest()
+    return ImageSet(_fit_arrays(images, resolution, channels, source), label_index, class_names, [], digest, source)

@@ -337,3 +337,12 @@ def unstandardize(points: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.n
     """``points * std + mean`` as float32 (computed in float64): the inverse of ``standardize``."""
     x = np.asarray(points, dtype=np.float64)
     return (x * np.asarray(std, np.float64) + np.asarray(mean, np.float64)).astype(np.float32)
+
+
+def check_points(array: np.ndarray, what: str = "X") -> np.ndarray:
+    """In-memory points (``ppsci_ext.fit``) as float32 [N, D], with the checks a points file gets.
+
+    Raises:
+        UserError: Naming ``what`` and the problem (shape, dtype, a NaN at row i, ...).
+    """
+    return _checked(np.asarray(array), what, _point)

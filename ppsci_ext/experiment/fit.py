@@ -19,6 +19,7 @@ Examples:
 from __future__ import annotations
 
 import hashlib
+import os
 from typing import Any, Dict, Mapping, NamedTuple, Optional, Sequence
 
 import numpy as np
@@ -67,7 +68,7 @@ def _image_set(X: np.ndarray, y: Optional[np.ndarray], resolution: int, channels
 
 def fit(X, y: Optional[np.ndarray] = None, epochs: int = 10, output_dir: str = "outputs_fit",
         overrides: Sequence[str] = (), resolution: int = 32, settings: Optional[Mapping[str, Any]] = None,
-        **keys: Any) -> TrainedPair:
+        save_data: bool = False, **keys: Any) -> TrainedPair:
     """Train WGAN-GP on ``X`` and return the trained (generator, critic).
 
     One epoch is one pass of the critic over the data: ``N // (batch_size * n_critic)``
@@ -83,6 +84,9 @@ def fit(X, y: Optional[np.ndarray] = None, epochs: int = 10, output_dir: str = "
         resolution (int): Images only: 32 or 64. Defaults to 32.
         settings (Optional[Mapping[str, Any]]): Keys of the example, nested (``{"TRAIN": {"batch_size": 64}}``)
             or dotted (``{"TRAIN.batch_size": 64}``).
+        save_data (bool): Also write ``X`` (and ``y``) into ``output_dir/data/`` and name that file as
+            DATA.data_path, so that the example script can evaluate or resume the run. Defaults to False
+            (trained in memory; the checkpoint records the array's shape, dtype and SHA-256).
         **keys: The same as keyword arguments (``TRAIN={"batch_size": 64}``, ``seed=3``).
 
     Returns:
@@ -108,12 +112,13 @@ def fit(X, y: Optional[np.ndarray] = None, epochs: int = 10, output_dir: str = "
     given = {**dotted(dict(settings or {})), **dotted(keys), **parse_overrides(overrides)}
     n = len(X)
     own: Dict[str, Any] = {"output_dir": output_dir, "TRAIN.epochs": epochs}
+    saved = os.path.join(str(output_dir), "data", "points.npy" if points else "images.npz") if save_data else None
     if points:
         name, cls = "toy", ToyExperiment
-        own.update({"DATA.mode": "file", "DATA.data_path": describe_array(X)})
+        own.update({"DATA.mode": "file", "DATA.data_path": saved or describe_array(X)})
     else:
         name, cls = "images", ImagesExperiment
-        own.update({"DATA.data_path": describe_array(X), "DATA.resolution": resolution,
+        own.update({"DATA.data_path": saved or describe_array(X), "DATA.resolution": resolution,
                     "MODEL.conditional": y is not None,
                     "EVAL.inception_weights_path": None})  # FID needs Inception weights: ask for them
     first = from_values(name, cls.all_keys(), {**own, **given})
@@ -125,7 +130,9 @@ def fit(X, y: Optional[np.ndarray] = None, epochs: int = 10, output_dir: str = "
     data = X if points else _image_set(X, y, run.DATA.resolution, run.DATA.channels, run.DATA.data_path)
     experiment = None
     try:
-        experiment = cls(run, data=data)
+        experiment = cls(run, data=data)  # the folder is locked and checked: nothing of another run is replaced
+        if saved:
+            _save_data(saved, X, y, points)
         solver = experiment.train()
     except UserError:
         folders.discard_if_refused(str(run.output_dir))
@@ -134,6 +141,21 @@ def fit(X, y: Optional[np.ndarray] = None, epochs: int = 10, output_dir: str = "
         if experiment is not None:
             folders.release(experiment.lock)
     return TrainedPair(_trained_generator(experiment, solver, name), solver.model.critic)
+
+
+def _save_data(path: str, X: np.ndarray, y: Optional[np.ndarray], points: bool) -> None:
+    """``X`` (and ``y``) as the file the example scripts read (atomically)."""
+    from ppsci_ext.io.atomic import atomic_savez, atomic_write
+
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    if points:
+        def write(tmp: str) -> None:
+            with open(tmp, "wb") as f:  # a file object: np.save would add ".npy" to the temporary name
+                np.save(f, X.reshape(len(X), -1), allow_pickle=False)
+
+        atomic_write(path, write)
+    else:
+        atomic_savez(path, **({"images": X} if y is None else {"images": X, "labels": np.asarray(y)}))
 
 
 def _trained_generator(experiment, solver, kind: str):

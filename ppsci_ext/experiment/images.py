@@ -128,7 +128,7 @@ class ImagesExperiment(Experiment):
         given = self.config.DATA.cache_dir
         if given != "auto":
             return given
-        from ppsci_ext.metric.inception import default_cache_dir
+        from ppsci_ext.io.cache import default_cache_dir
 
         return os.path.join(default_cache_dir(), "images")
 

@@ -159,7 +159,7 @@ class MNISTClassifierMetric:
         self._reference = None
         if reference_images is not None:
             if cache_name:
-                from ppsci_ext.metric.inception.features import default_cache_dir, weights_digest
+                from ppsci_ext.io.cache import default_cache_dir, weights_digest
 
                 path = weights_path or SHIPPED_CLASSIFIER
                 cache = os.path.join(default_cache_dir(), "classifier_stats",

@@ -105,7 +105,7 @@ def _build(state: Dict[str, Any], stored: Dict[str, Any]):
     from ppsci_ext.arch import MNISTGenerator, ToyGenerator
     from ppsci_ext.arch.mnist import describe_mnist_generator
     from ppsci_ext.arch.toy import describe_toy_generator
-    from ppsci_ext.experiment.images import build_image_gan, describe_image_generator
+    from ppsci_ext.arch.images import build_image_gan, describe_image_generator
 
     found = describe_image_generator(state)
     if found:

@@ -21,6 +21,7 @@ import paddle
 from paddle import nn
 from ppsci.utils import logger, misc
 
+from ppsci_ext._version import __version__
 from ppsci_ext.errors import UserError
 from ppsci_ext.io.atomic import atomic_save
 from ppsci_ext.io.weights import CHECKPOINT_FORMAT, load_file, mismatches
@@ -33,8 +34,6 @@ OPTIONAL_KEYS = ("generator_ema",)
 
 def package_version() -> str:
     """Version of ``ppsci_ext`` (stored in checkpoints)."""
-    from ppsci_ext import __version__
-
     return __version__
 
 

@@ -179,3 +179,24 @@ def test_a_missing_reference_is_named(setup, conditional, tmp_path):
                           f"EVAL.inception_weights_path={setup['weights']}", *SCORED,
                           f"EVAL.pretrained_gen_model_path={setup['root'] / 'cond' / 'checkpoints' / 'latest.pdckpt'}"))
     assert line.startswith(f"ERROR: EVAL.reference_path={tmp_path / 'missing.npz'}") and "does not exist" in line
+
+
+def test_a_small_folder_is_checked_before_the_first_step(setup, tmp_path):
+    """20 images: the default KID subset (1,000) is lowered to the smaller set and reported; a subset the user
+    set is refused before any training step (the run used to die at its first evaluation)."""
+    data = write_classes(tmp_path / "twenty", names=("a", "b"), per_class=10)
+    common = [f"DATA.data_path={data}", "MODEL.dim=8", f"EVAL.inception_weights_path={setup['weights']}",
+              "EVAL.metrics=[kid]", "TRAIN.monitor=kid_mean", "EVAL.num_samples_train=30", "EVAL.kid_subsets=3",
+              "EVAL.inception_batch_size=16"]
+    refused = tmp_path / "refused"
+    line = one_error(_run(setup, refused, *common, "EVAL.kid_subset_size=1000"))
+    assert "EVAL.kid_subset_size=1000 exceeds the 20 real images" in line and "EVAL.kid_subset_size=20" in line
+    assert not (refused / "checkpoints").exists()
+    fewer = tmp_path / "fewer"
+    line = one_error(_run(setup, fewer, *common, "EVAL.num_samples_train=3", "TRAIN.eval_prdc=true"))
+    assert "density/coverage" in line and "EVAL.num_samples_train=3" in line
+    out = tmp_path / "clamped"
+    proc = _run(setup, out, *common)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.loads((out / "metrics.json").read_text())["kid_subset_size"] == 20
+    assert "KID subsets of 20 (not 1000)" in (out / "train.log").read_text()

@@ -27,6 +27,26 @@ DECONVS = [
 ]
 
 
+@pytest.fixture
+def onednn_only(monkeypatch):
+    """The oneDNN path must run: Paddle's kernels (the fallback) fail the test, and the oneDNN calls are counted."""
+    calls = []
+    layer_op = onednn._layer_op
+
+    def counted(*args, **kwargs):
+        calls.append(args[0])
+        return layer_op(*args, **kwargs)
+
+    def no_fallback(*args, **kwargs):
+        raise AssertionError("onednn fell back to Paddle's convolution: the oneDNN path did not run")
+
+    monkeypatch.setattr(onednn, "_layer_op", counted)
+    monkeypatch.setattr(onednn, "_paddle_conv2d", no_fallback)
+    monkeypatch.setattr(onednn, "_paddle_conv2d_transpose", no_fallback)
+    yield calls
+    assert calls, "no convolution went through oneDNN"
+
+
 def _value_and_grads(conv, x0, w0, second_order=True):
     """Output, first-order grads of a nonlinear loss, and grads of a gradient-penalty-like second loss."""
     x = paddle.to_tensor(x0, stop_gradient=False)
@@ -55,6 +75,7 @@ def test_bundled_library_loads():
 
 
 @pytest.mark.parametrize("xs, ws, stride, pad", CONVS)
+@pytest.mark.usefixtures("onednn_only")
 def test_conv_matches_paddle_to_second_order(xs, ws, stride, pad):
     rng = np.random.default_rng(0)
     x0 = rng.standard_normal(xs).astype("float32")
@@ -84,6 +105,7 @@ def _deconv_reference(x, w, stride, pad, out_pad):
 
 
 @pytest.mark.parametrize("xs, ws, stride, pad, out_pad", DECONVS)
+@pytest.mark.usefixtures("onednn_only")
 def test_transposed_conv_matches_paddle(xs, ws, stride, pad, out_pad):
     rng = np.random.default_rng(1)
     x0 = rng.standard_normal(xs).astype("float32")
@@ -101,6 +123,7 @@ def test_transposed_conv_matches_paddle(xs, ws, stride, pad, out_pad):
     _assert_close(_value_and_grads(ours, x0, w0), want, f"deconv second order {xs}")
 
 
+@pytest.mark.usefixtures("onednn_only")
 def test_gradient_with_respect_to_input_only():
     """``paddle.grad(out, [x])`` while the weight also requires grad: the gradient penalty's call."""
     x = paddle.randn([2, 3, 8, 8])
@@ -113,6 +136,7 @@ def test_gradient_with_respect_to_input_only():
     assert w.grad is not None and float(w.grad.abs().sum()) > 0
 
 
+@pytest.mark.usefixtures("onednn_only")
 def test_non_contiguous_input():
     x = paddle.randn([2, 3, 9, 6]).transpose([0, 1, 3, 2])  # a strided view in Paddle 3
     w = paddle.randn([4, 3, 3, 3])
@@ -145,6 +169,7 @@ def test_plan_cache_is_bounded(monkeypatch):
 
 
 @pytest.mark.parametrize("transpose", [False, True])
+@pytest.mark.usefixtures("onednn_only")
 def test_bias_and_parameter_gradients(transpose):
     """With a bias: value and the grads of weight and bias, of a loss and of a gradient penalty."""
     rng = np.random.default_rng(2)
@@ -207,9 +232,15 @@ def test_critic_objective_and_generator_grads_as_with_paddle_conv(monkeypatch, w
         critic.clear_gradients()
         return grads
 
+    calls = []
+    layer_op = onednn._layer_op
+    monkeypatch.setattr(onednn, "_layer_op", lambda *a, **k: calls.append(a[0]) or layer_op(*a, **k))
     ours = run() + critic_grads()
+    assert calls, "the networks' convolutions did not go through oneDNN"
+    ran = len(calls)
     monkeypatch.setenv("PPSCI_EXT_ONEDNN", "0")
     theirs = run() + critic_grads()
+    assert len(calls) == ran  # and the comparison ran on Paddle's kernels
     assert len(ours) == len(theirs) > 2
     for got, want in zip(ours, theirs):
         np.testing.assert_allclose(got, want, rtol=2e-3, atol=2e-5 * max(1.0, float(np.abs(want).max())))

@@ -27,7 +27,7 @@ import paddle
 
 from ppsci_ext.data.images import Images, to_uint8_images
 from ppsci_ext.errors import UserError, check_positive
-from ppsci_ext.io.download import sha256_of
+from ppsci_ext.io.cache import default_cache_dir, weights_digest
 from ppsci_ext.io.weights import cached_model, resolve_weights_path
 from ppsci_ext.metric import reference
 from ppsci_ext.metric.inception.network import InceptionV3FID
@@ -42,16 +42,6 @@ PROTOCOL = {
     "kid_subsets": 100,
     "kid_subset_size": 1000,
 }
-
-
-def default_cache_dir() -> str:
-    """``$PPSCI_EXT_CACHE`` or ``~/.cache/ppsci_ext``."""
-    return os.environ.get("PPSCI_EXT_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "ppsci_ext")
-
-
-def weights_digest(path: str) -> str:
-    """First 16 hex digits of the SHA-256 of a weights file: the cache key of statistics made with it."""
-    return sha256_of(path)[:16]
 
 
 def resolve_inception_weights(weights: Optional[str]) -> Optional[str]:

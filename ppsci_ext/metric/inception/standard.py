@@ -22,6 +22,7 @@ import os
 from typing import Optional, Tuple
 
 from ppsci_ext.errors import UserError
+from ppsci_ext.io.cache import default_cache_dir
 from ppsci_ext.io.download import download, sha256_of
 
 STANDARD_FILE = "pt_inception-2015-12-05-6726825d.pth"
@@ -129,8 +130,6 @@ def standard_weights(cache_dir: Optional[str] = None) -> str:
         '/home/me/.cache/ppsci_ext/inception/pt_inception-2015-12-05-6726825d.pdparams'
     """
     if cache_dir is None:
-        from ppsci_ext.metric.inception.features import default_cache_dir  # lazily: features may import us
-
         cache_dir = default_cache_dir()
     folder = os.path.join(cache_dir, "inception")
     out = os.path.join(folder, CONVERTED_FILE)

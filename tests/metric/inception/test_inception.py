@@ -479,7 +479,7 @@ def test_score_command_line_json(fid_weights, reference, tmp_path):
     npz = tmp_path / "mnist.npz"
     np.savez(npz, images=reference["mnist_images"])
     stats = tmp_path / "stats.npz"
-    for module in ("ppsci_ext.cli.score", "ppsci_ext.metric.score"):  # the new name and the old one
+    for module in ("ppsci_ext.cli.score",):
         proc = subprocess.run([sys.executable, "-m", module, "--input1", str(npz), "--weights", fid_weights,
                                "--save-stats", str(stats), "--json"], capture_output=True, text=True)
         assert proc.returncode == 0, proc.stderr[-2000:]
