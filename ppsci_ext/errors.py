@@ -7,8 +7,11 @@ import errno
 import functools
 import math
 import numbers
+import signal
 import sys
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Optional
+
+from ppsci_ext.signals import Stopped, catch_stop_signals
 
 
 class UserError(Exception):
@@ -29,24 +32,41 @@ def exit_on_user_error(func: Callable) -> Callable:
     So does an ``OSError`` of a full disk or a missing permission raised by any
     writer (pictures, logs, metrics); checkpoints are written atomically, so the
     previous ones stay intact.
+
+    SIGINT (Ctrl-C) and SIGTERM end in one line too, with exit status 130 and
+    143: while ``func`` runs they are handled by ``ppsci_ext.signals`` (the
+    training loop stops at its next safe point and says what was kept and how
+    to resume; anything else stops at once).
     """
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         try:
-            return func(*args, **kwargs)
+            with catch_stop_signals(immediate=True):
+                return func(*args, **kwargs)
         except UserError as e:
-            print(f"ERROR: {' '.join(str(e).split())}", file=sys.stderr, flush=True)  # one line, whatever it quotes
+            _report(f"ERROR: {e}")
             sys.exit(2)
         except OSError as e:
             if e.errno not in DISK_ERRNOS:
                 raise
             where = f": {e.filename}" if e.filename else ""
-            print(f"ERROR: {e.strerror}{where}. Free disk space or fix the permissions, or choose "
-                  f"another output_dir=...; finished checkpoints are intact.", file=sys.stderr, flush=True)
+            _report(f"ERROR: {e.strerror}{where}. Free disk space or fix the permissions, or choose "
+                    f"another output_dir=...; finished checkpoints are intact.")
             sys.exit(2)
+        except Stopped as e:
+            _report(str(e))
+            sys.exit(e.exit_status)
+        except KeyboardInterrupt:  # a SIGINT that came where the handler was not installed (another thread's block)
+            _report(str(Stopped(signal.SIGINT)))
+            sys.exit(128 + signal.SIGINT)
 
     return wrapper
+
+
+def _report(message: str) -> None:
+    """Report ``message`` as one line, whatever it quotes (``report``: stderr, the tidying, the run's log)."""
+    report(" ".join(message.split()))
 
 
 def check_positive(value, name: str, whole: bool = False) -> None:
@@ -55,6 +75,46 @@ def check_positive(value, name: str, whole: bool = False) -> None:
     if isinstance(value, bool) or not isinstance(value, kinds) or not math.isfinite(value) or value <= 0:
         what = "whole number" if whole else "number"
         raise UserError(f"{name} must be a positive {what}, got {value!r}.")
+
+
+def check_number(value, name: str, low: Optional[float] = None, high: Optional[float] = None,
+                 whole: bool = False, default=None) -> None:
+    """Raise ``UserError`` unless ``value`` is a finite number in ``[low, high]`` (a whole number with ``whole``).
+
+    For command-line flags and API arguments: the message names the setting as
+    ``name`` ("--batch-size", "seed") and says what it must be.
+
+    Args:
+        value: The value given.
+        name (str): What the user calls it.
+        low (Optional[float]): Smallest value allowed (None: no bound).
+        high (Optional[float]): Largest value allowed (None: no bound).
+        whole (bool): Only whole numbers (integers; not bools, not 2.0).
+        default: Said in the message when given ("the default is 128").
+
+    Examples:
+        >>> from ppsci_ext.errors import check_number
+        >>> check_number(0, "--epochs", low=1, whole=True)
+        Traceback (most recent call last):
+        ...
+        ppsci_ext.errors.UserError: --epochs 0 is not allowed: --epochs must be a whole number >= 1.
+    """
+    kinds = numbers.Integral if whole else numbers.Real
+    ok = not isinstance(value, bool) and isinstance(value, kinds) and math.isfinite(value)
+    ok = ok and (low is None or value >= low) and (high is None or value <= high)
+    if ok:
+        return
+    kind = "whole number" if whole else "number"
+    if low is not None and high is not None:
+        bounds = f" from {low:,} to {high:,}" if whole else f" in [{low}, {high}]"
+    elif low is not None:
+        bounds = f" >= {low}"
+    elif high is not None:
+        bounds = f" <= {high}"
+    else:
+        bounds = " (finite)"
+    hint = f" (the default is {default})" if default is not None else ""
+    raise UserError(f"{name} {value!r} is not allowed: {name} must be a {kind}{bounds}{hint}.")
 
 
 def check_finite(values, what: str) -> None:

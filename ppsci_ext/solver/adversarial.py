@@ -18,8 +18,11 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import functools
 import math
 import os
+import shlex
+import sys
 import time
 from typing import Callable, ContextManager, Dict, Optional
 
@@ -29,6 +32,7 @@ import ppsci
 from paddle import io
 from ppsci.utils import logger, misc
 
+from ppsci_ext import signals
 from ppsci_ext.data.sampler import ArrayBatchSampler
 from ppsci_ext.errors import UserError, check_positive
 from ppsci_ext.io.atomic import atomic_write_json, remove_stale_temporaries
@@ -100,6 +104,72 @@ def format_value(value: float) -> str:
 
 def _hms(seconds: float) -> str:
     return str(datetime.timedelta(seconds=int(max(seconds, 0))))
+
+
+def _stops_at_safe_points(train: Callable) -> Callable:
+    """Decorate ``AdversarialSolver.train``: SIGINT and SIGTERM stop it cleanly (``ppsci_ext.signals``).
+
+    A signal is recorded and the loop stops before the next generator
+    iteration (``adversarial_epoch``), where everything agrees; during an
+    evaluation it stops at once. The ``Stopped`` that ends the run says which
+    checkpoint was kept and the command that resumes from it. With several
+    processes (data parallel) each stops at once instead: they could not agree
+    on a safe point without one more collective call per iteration.
+    """
+
+    @functools.wraps(train)
+    def wrapper(self: "AdversarialSolver") -> None:
+        # The checkpoint kept so far: the one resumed from, if any (path, epoch, generator iteration).
+        start = self.start_epoch - 1
+        self.kept_checkpoint = (self.last_checkpoint, start, start * self.iters_per_epoch) if self.last_checkpoint \
+            else None
+        self.training = True
+        try:
+            with signals.catch_stop_signals(immediate=self.world_size > 1):
+                return train(self)
+        except signals.Stopped as stop:
+            raise stop.explained(self.stop_message(stop)) from None
+        finally:
+            self.training = False
+
+    return wrapper
+
+
+def _stops_at_once(evaluate: Callable) -> Callable:
+    """Decorate ``AdversarialSolver.evaluate``: SIGINT and SIGTERM stop it at once (it has no safe point),
+    with a message of its own when it is not part of a training run."""
+
+    @functools.wraps(evaluate)
+    def wrapper(self: "AdversarialSolver", tag: str, epoch_id: Optional[int] = None) -> Dict[str, float]:
+        try:
+            with signals.catch_stop_signals(immediate=True):
+                return evaluate(self, tag, epoch_id)
+        except signals.Stopped as stop:
+            stop.where = stop.where or ("during the evaluation" + (f" after epoch {epoch_id}" if epoch_id else ""))
+            if getattr(self, "training", False):
+                raise  # train() says what was kept
+            raise stop.explained(
+                f"Stopped by {signals.signal_name(stop.signum)} during the evaluation of {self.describe_weights()}: "
+                "its results (metrics.json) were not written; the weights files are untouched. Run the "
+                "evaluation again to score them."
+            ) from None
+
+    return wrapper
+
+
+def _written_whole(save: Callable) -> Callable:
+    """Decorate ``AdversarialSolver.save_checkpoint``: a signal during a save is acted on after it, so a
+    save that began is finished (each file is atomic anyway; this keeps the set of files together)."""
+
+    @functools.wraps(save)
+    def wrapper(self: "AdversarialSolver", epoch_id: int, prefix: str) -> str:
+        with signals.deferred():
+            path = save(self, epoch_id, prefix)
+            if prefix == "latest":
+                self.kept_checkpoint = (path, epoch_id, self.global_step)
+        return path
+
+    return wrapper
 
 
 class AdversarialSolver(ppsci.solver.Solver):
@@ -339,6 +409,7 @@ class AdversarialSolver(ppsci.solver.Solver):
         return self.real_batches.next()
 
     # --------------------------------------------------------------- training
+    @_stops_at_safe_points
     def train(self) -> None:
         """Train from ``start_epoch`` to ``epochs``, evaluating and saving on schedule."""
         if not self.can_train:
@@ -422,6 +493,7 @@ class AdversarialSolver(ppsci.solver.Solver):
         self.eval_output_info.clear()
         return result
 
+    @_stops_at_once
     def evaluate(self, tag: str, epoch_id: Optional[int] = None) -> Dict[str, float]:
         """Run the validators, record the metrics, keep the best checkpoint, draw pictures.
 
@@ -481,6 +553,7 @@ class AdversarialSolver(ppsci.solver.Solver):
         """Everything needed to resume after ``epoch_id`` (``ppsci_ext.solver.state.checkpoint_state``)."""
         return checkpoint.checkpoint_state(self, epoch_id)
 
+    @_written_whole
     def save_checkpoint(self, epoch_id: int, prefix: str) -> str:
         """Write ``checkpoints/{prefix}.pdckpt`` and the weights-only files (``ppsci_ext.solver.state.save_checkpoint``)."""
         return checkpoint.save_checkpoint(self, epoch_id, prefix)
@@ -489,6 +562,46 @@ class AdversarialSolver(ppsci.solver.Solver):
         """Continue from the full checkpoint at ``path``, or from its contents ``loaded`` by ``load_checkpoint``
         (``ppsci_ext.solver.state.resume``)."""
         checkpoint.resume(self, path, loaded)
+
+    # ---------------------------------------------------------------- signals
+    def stop_at_safe_point(self, epoch_id: int, iter_id: int) -> None:
+        """Act on a SIGINT / SIGTERM recorded during training, before generator iteration ``iter_id`` of
+        epoch ``epoch_id``: raise ``signals.Stopped``.
+
+        At the start of an epoch the state is that of the end of the previous
+        one, which resumes exactly: it is saved as ``latest`` when the schedule
+        (``save_freq``) had not saved it. Inside an epoch nothing is saved: a
+        resume starts at an epoch boundary, so a checkpoint taken there could
+        not continue exactly; the last finished checkpoint is kept.
+        """
+        signum = signals.pending()
+        done = epoch_id - 1
+        kept = getattr(self, "kept_checkpoint", None)
+        if iter_id == 1 and done >= 1 and (kept is None or kept[2] != self.global_step):
+            self.save_checkpoint(done, "latest")
+        if iter_id == 1 and done >= 1:
+            where = f"at the end of epoch {done} (generator iteration {self.global_step})"
+        else:
+            where = (f"at generator iteration {self.global_step} (iteration {iter_id - 1} of "
+                     f"{self.iters_per_epoch} of epoch {epoch_id})")
+        raise signals.Stopped(signum, where=where)
+
+    def stop_message(self, stop: "signals.Stopped") -> str:
+        """The one line that ends a stopped training run: where it stopped, what was kept, how to go on."""
+        where = stop.where or f"at generator iteration {self.global_step}"
+        head = f"Stopped by {signals.signal_name(stop.signum)} {where}"
+        kept = getattr(self, "kept_checkpoint", None)
+        if kept is None:
+            first = self.save_freq if self.start_epoch == 1 else self.start_epoch - 1 + self.save_freq
+            return (f"{head}: no checkpoint had been written yet (the first comes at the end of epoch "
+                    f"{min(first, self.epochs)}), so nothing was kept. Start again: python "
+                    f"{' '.join(shlex.quote(word) for word in sys.argv)}")
+        path, epoch, step = kept
+        since = self.global_step - step
+        lost = (f"the {since} generator iteration{'s' if since > 1 else ''} since then {'were' if since > 1 else 'was'}"
+                " not saved (a checkpoint inside an epoch could not resume exactly)" if since > 0 else "nothing was lost")
+        return (f"{head}: kept {path} (generator iteration {step}, the end of epoch {epoch}); {lost}. "
+                f"Resume: {signals.resume_command(path, self.output_dir)}")
 
     def write_history(self) -> None:
         """Write the logged losses and metrics to ``train_history.json`` (atomically; rank 0 only)."""
@@ -509,6 +622,8 @@ def adversarial_epoch(solver: AdversarialSolver, epoch_id: int, log_freq: int) -
     count = 0
     batch_tic = time.perf_counter()
     for iter_id in range(1, solver.iters_per_epoch + 1):
+        if signals.pending() is not None:  # SIGINT / SIGTERM: stop here, between two whole generator iterations
+            solver.stop_at_safe_point(epoch_id, iter_id)
         reader_cost = 0.0
         for _ in range(solver.n_critic):
             reader_tic = time.perf_counter()
