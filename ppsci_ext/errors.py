@@ -78,11 +78,12 @@ def check_positive(value, name: str, whole: bool = False) -> None:
 
 
 def check_number(value, name: str, low: Optional[float] = None, high: Optional[float] = None,
-                 whole: bool = False, default=None) -> None:
+                 whole: bool = False, default=None, above: bool = False) -> None:
     """Raise ``UserError`` unless ``value`` is a finite number in ``[low, high]`` (a whole number with ``whole``).
 
     For command-line flags and API arguments: the message names the setting as
-    ``name`` ("--batch-size", "seed") and says what it must be.
+    ``name`` ("--batch-size", "seed"), quotes the value as it was given
+    (``--batch-size 0``, ``seed=-1``) and says what it must be.
 
     Args:
         value: The value given.
@@ -91,6 +92,7 @@ def check_number(value, name: str, low: Optional[float] = None, high: Optional[f
         high (Optional[float]): Largest value allowed (None: no bound).
         whole (bool): Only whole numbers (integers; not bools, not 2.0).
         default: Said in the message when given ("the default is 128").
+        above (bool): ``low`` itself is not allowed (a learning rate > 0).
 
     Examples:
         >>> from ppsci_ext.errors import check_number
@@ -101,20 +103,21 @@ def check_number(value, name: str, low: Optional[float] = None, high: Optional[f
     """
     kinds = numbers.Integral if whole else numbers.Real
     ok = not isinstance(value, bool) and isinstance(value, kinds) and math.isfinite(value)
-    ok = ok and (low is None or value >= low) and (high is None or value <= high)
+    ok = ok and (low is None or value > low or (value == low and not above)) and (high is None or value <= high)
     if ok:
         return
     kind = "whole number" if whole else "number"
     if low is not None and high is not None:
-        bounds = f" from {low:,} to {high:,}" if whole else f" in [{low}, {high}]"
+        bounds = f" from {low:,} to {high:,}" if whole else f" in {'(' if above else '['}{low}, {high}]"
     elif low is not None:
-        bounds = f" >= {low}"
+        bounds = f" {'>' if above else '>='} {low}"
     elif high is not None:
         bounds = f" <= {high}"
     else:
         bounds = " (finite)"
     hint = f" (the default is {default})" if default is not None else ""
-    raise UserError(f"{name} {value!r} is not allowed: {name} must be a {kind}{bounds}{hint}.")
+    given = f"{name} {value!r}" if name.startswith("-") else f"{name}={value!r}"  # as typed: a flag, an argument
+    raise UserError(f"{given} is not allowed: {name} must be a {kind}{bounds}{hint}.")
 
 
 def check_finite(values, what: str) -> None:

@@ -20,13 +20,15 @@ from __future__ import annotations
 import ppsci_ext  # noqa: F401  (first: sets CPU defaults before Paddle loads)
 
 import argparse
+import errno
 import json
 import os
+import sys
 from typing import Dict, List, Optional
 
 import numpy as np
 
-from ppsci_ext.errors import UserError, about, as_user_error, exit_on_user_error
+from ppsci_ext.errors import UserError, about, as_user_error, check_number, exit_on_user_error
 from ppsci_ext.metric.fid import feature_statistics, frechet_distance
 from ppsci_ext.data.images import IMAGE_EXTENSIONS, read_image_folder, to_uint8_images
 from ppsci_ext.metric.inception import (
@@ -144,6 +146,40 @@ def score(
     return result
 
 
+# The numeric flags: each a whole number >= 1 (their defaults are the standard protocol's).
+NUMERIC_FLAGS = {"--batch-size": "batch_size", "--is-splits": "is_splits", "--kid-subsets": "kid_subsets",
+                 "--kid-subset-size": "kid_subset_size"}
+
+
+def check_flags(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    """Raise ``UserError`` for the first numeric flag that is not a whole number >= 1 (its default is named)."""
+    for flag, attribute in NUMERIC_FLAGS.items():
+        check_number(getattr(args, attribute), flag, low=1, whole=True, default=parser.get_default(attribute))
+
+
+def write_stdout(text: str) -> None:
+    """Write ``text`` and a newline to stdout, now: a full disk or a closed pipe becomes a ``UserError``.
+
+    After a failed write, stdout is pointed at the null device, so that Python's
+    own flush at exit does not fail again with a traceback of its own.
+    """
+    try:
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+    except OSError as e:
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass  # no file descriptor to redirect (stdout replaced by an object): nothing is left to flush
+        if e.errno == errno.EPIPE:
+            reason, advice = "the program reading it closed it", "let it read everything, or write to a file"
+        else:
+            reason = "the disk is full" if e.errno in (errno.ENOSPC, errno.EDQUOT) else (e.strerror or str(e))
+            advice = "free space where the output goes, or send it elsewhere"
+        raise UserError(f"could not write the results to standard output ({reason}); the scores were computed "
+                        f"but not written: {advice}.") from None
+
+
 def main(argv: Optional[List[str]] = None) -> None:
     """Console entry point of ``ppsci-ext-score``."""
     parser = argparse.ArgumentParser(
@@ -176,24 +212,31 @@ def main(argv: Optional[List[str]] = None) -> None:
     input1, input2 = args.input1_flag or args.input1, args.input2_flag or args.input2
     if not input1:
         parser.error("give the images to score: --input1 DIR_OR_NPZ")
-    result = exit_on_user_error(score)(
-        input1, input2, args.weights, args.isc, args.fid, args.kid, args.key, args.batch_size,
-        args.is_splits, args.kid_subsets, args.kid_subset_size, args.save_stats, args.prc,
-    )
+
+    def run() -> Dict[str, float]:
+        check_flags(args, parser)
+        return score(input1, input2, args.weights, args.isc, args.fid, args.kid, args.key, args.batch_size,
+                     args.is_splits, args.kid_subsets, args.kid_subset_size, args.save_stats, args.prc)
+
+    result = exit_on_user_error(run)()
     if args.json:
-        print(json.dumps({**result, **({"saved_stats": args.save_stats} if args.save_stats else {})}))
+        exit_on_user_error(write_stdout)(
+            json.dumps({**result, **({"saved_stats": args.save_stats} if args.save_stats else {})}))
         return
+    lines = []
     if "is_mean" in result:
-        print(f"Inception Score: {result['is_mean']:.4f} +- {result['is_std']:.4f}")
+        lines.append(f"Inception Score: {result['is_mean']:.4f} +- {result['is_std']:.4f}")
     if "fid" in result:
-        print(f"FID: {result['fid']:.4f}")
+        lines.append(f"FID: {result['fid']:.4f}")
     if "kid_mean" in result:
-        print(f"KID: {result['kid_mean']:.6f} +- {result['kid_std']:.6f}")
+        lines.append(f"KID: {result['kid_mean']:.6f} +- {result['kid_std']:.6f}")
     if "precision" in result:
-        print(f"precision {result['precision']:.4f}, recall {result['recall']:.4f}, "
-              f"density {result['density']:.4f}, coverage {result['coverage']:.4f}")
+        lines.append(f"precision {result['precision']:.4f}, recall {result['recall']:.4f}, "
+                     f"density {result['density']:.4f}, coverage {result['coverage']:.4f}")
     if args.save_stats:
-        print(f"statistics written to {args.save_stats}")
+        lines.append(f"statistics written to {args.save_stats}")
+    if lines:
+        exit_on_user_error(write_stdout)("\n".join(lines))
 
 
 if __name__ == "__main__":

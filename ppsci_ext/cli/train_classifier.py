@@ -25,7 +25,7 @@ import paddle
 
 from ppsci_ext.arch import MNISTClassifier
 from ppsci_ext.data import read_mnist, resolve_mnist_path
-from ppsci_ext.errors import UserError, exit_on_user_error
+from ppsci_ext.errors import UserError, check_number, exit_on_user_error
 from ppsci_ext.io.atomic import atomic_save
 
 
@@ -68,6 +68,8 @@ def train_classifier(data_path: Optional[str], out: str, epochs: int = 6, batch_
     """
     path = resolve_mnist_path(data_path)
     x, y = read_mnist(path, "train")
+    if batch_size > len(x):
+        raise UserError(f"batch size {batch_size} exceeds the {len(x)} training digits; give a smaller --batch-size.")
     test_x, test_y = read_mnist(path, "test")
     paddle.seed(seed)
     rng = np.random.default_rng(seed)
@@ -104,6 +106,22 @@ def train_classifier(data_path: Optional[str], out: str, epochs: int = 6, batch_
     return result
 
 
+# Each numeric flag: (attribute, keyword arguments of check_number). Checked before any data is read.
+FLAG_RULES = {
+    "--epochs": ("epochs", dict(low=1, whole=True)),
+    "--batch-size": ("batch_size", dict(low=1, whole=True)),
+    "--lr": ("lr", dict(low=0, above=True)),
+    "--seed": ("seed", dict(low=0, high=2**32 - 1, whole=True)),
+    "--min-accuracy": ("min_accuracy", dict(low=0, high=1)),
+}
+
+
+def check_flags(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    """Raise ``UserError`` for the first numeric flag out of its range (its default is named)."""
+    for flag, (attribute, rule) in FLAG_RULES.items():
+        check_number(getattr(args, attribute), flag, default=parser.get_default(attribute), **rule)
+
+
 def main(argv: Optional[List[str]] = None) -> None:
     """Console entry point of ``ppsci-ext-train-classifier``."""
     parser = argparse.ArgumentParser(prog="ppsci-ext-train-classifier",
@@ -116,8 +134,13 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--min-accuracy", type=float, default=0.99)
     args = parser.parse_args(argv)
-    result = exit_on_user_error(train_classifier)(args.data, args.out, args.epochs, args.batch_size, args.lr,
-                                                  args.seed, args.min_accuracy)
+
+    def run() -> dict:
+        check_flags(args, parser)
+        return train_classifier(args.data, args.out, args.epochs, args.batch_size, args.lr, args.seed,
+                                args.min_accuracy)
+
+    result = exit_on_user_error(run)()
     print(json.dumps(result))
 
 
