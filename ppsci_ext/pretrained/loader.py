@@ -14,6 +14,7 @@ Examples:
 
 from __future__ import annotations
 
+import numbers
 import os
 from typing import Any, Dict, Optional
 
@@ -23,6 +24,10 @@ from ppsci_ext.errors import UserError, about
 
 SHIPPED = {"mnist": ("mnist", "cpu"), "toy-8gaussians": ("toy", "8gaussians"),
            "toy-25gaussians": ("toy", "25gaussians"), "toy-swissroll": ("toy", "swissroll")}
+# Most samples one call draws: a million 64x64 RGB images already take 12 GB; larger sets are drawn in parts.
+MAX_SAMPLES = 1_000_000
+# Seeds NumPy's generators take everywhere (legacy RandomState included): 0 .. 2**32 - 1.
+MAX_SEED = 2**32 - 1
 
 
 class Generator:
@@ -59,8 +64,8 @@ class Generator:
         """``n`` samples from the noise of ``seed`` (the same seed gives the same samples).
 
         Args:
-            n (int): Number of samples.
-            seed (int): Seed of the noise (and of nothing else). Defaults to 0.
+            n (int): Number of samples, 1 to ``MAX_SAMPLES`` (1,000,000).
+            seed (int): Seed of the noise (and of nothing else), 0 to 2**32 - 1. Defaults to 0.
             labels (Optional[np.ndarray]): Class of each sample, for a conditional generator;
                 None gives every class in turn (0, 1, ..., K-1, 0, ...).
             batch_size (Optional[int]): Samples per forward pass; the ResNet generators
@@ -69,12 +74,21 @@ class Generator:
         Returns:
             np.ndarray: Points ``[n, D]`` (float32, in the data's units) or images
             ``[n, H, W, C]`` (uint8, C = 1 or 3).
+
+        Raises:
+            UserError: ``n``, ``seed``, ``labels`` or ``batch_size`` out of range, in one line.
         """
         import paddle
 
-        from ppsci_ext.errors import check_positive
+        from ppsci_ext.errors import check_number
 
-        check_positive(n, "n", whole=True)
+        if isinstance(n, numbers.Integral) and not isinstance(n, bool) and n > MAX_SAMPLES:
+            raise UserError(f"n={n} is more samples than one call draws (at most {MAX_SAMPLES:,}); draw them in "
+                            "parts, each with its own seed (sample(n, seed=0), sample(n, seed=1), ...).")
+        check_number(n, "n", low=1, high=MAX_SAMPLES, whole=True)
+        check_number(seed, "seed", low=0, high=MAX_SEED, whole=True)
+        if batch_size is not None:
+            check_number(batch_size, "batch_size", low=1, whole=True)
         rng = np.random.default_rng(seed)
         inputs = {"z": rng.standard_normal((n, self.noise_dim)).astype(np.float32)}
         if self.num_classes:
@@ -124,6 +138,32 @@ def _build(state: Dict[str, Any], stored: Dict[str, Any]):
     return None
 
 
+def not_a_generator(state: Dict[str, Any]) -> Optional[str]:
+    """What else of this package's networks ``state`` is ("a toy critic", ...), or None.
+
+    The critics are told apart by their single output: a toy critic is an MLP
+    ending in one unit without the data statistics that every generator of
+    one-dimensional points carries (so it would otherwise pass for such a
+    generator); the MNIST and ResNet critics end in ``fc`` / ``output`` with
+    one unit.
+    """
+    from ppsci_ext.arch.toy import describe_toy_generator
+
+    def shape(key):
+        return tuple(getattr(state.get(key), "shape", None) or ())
+
+    if len(shape("output.weight")) == 2 and shape("output.weight")[1] == 1 and "conv_out.weight" not in state:
+        return "a ResNet critic (*_dis.pdparams)"
+    if len(shape("fc.weight")) == 2 and shape("fc.weight")[1] == 1 and len(shape("net.0.weight")) == 4:
+        return "the MNIST critic (*_dis.pdparams)"
+    if shape("head.weight")[-1:] == (10,) and "body.0.weight" in state:
+        return "the MNIST scoring classifier"
+    toy = describe_toy_generator(state)
+    if toy.get("data_dim") == 1 and not toy["standardized"]:
+        return "a toy critic (*_dis.pdparams)"
+    return None
+
+
 def load(name_or_path: str) -> Generator:
     """A trained generator, ready to ``sample``.
 
@@ -138,7 +178,15 @@ def load(name_or_path: str) -> Generator:
     Raises:
         UserError: An unknown name, an unreadable file, or weights of no known generator.
     """
-    from ppsci_ext.io.weights import CHECKPOINT_FORMAT, extract_network, load_checked, load_file
+    from ppsci_ext.io.weights import (
+        CHECKPOINT_FORMAT,
+        UnsafeStoredConfig,
+        extract_network,
+        load_checked,
+        load_file,
+        nonfinite_weights,
+        parse_stored_config,
+    )
     from ppsci_ext.pretrained import shipped_weights
 
     if not isinstance(name_or_path, (str, os.PathLike)) or not str(name_or_path):
@@ -157,13 +205,22 @@ def load(name_or_path: str) -> Generator:
         state = extract_network(obj, "generator", path)
         stored: Dict[str, Any] = {}
         if isinstance(obj, dict) and obj.get("format") == CHECKPOINT_FORMAT and isinstance(obj.get("config"), str):
-            from omegaconf import OmegaConf
-
             try:
-                stored = dict(OmegaConf.create(obj["config"]).get("MODEL") or {})
-            except Exception:  # an unreadable stored config: the weights' shapes still say enough
+                stored = dict(parse_stored_config(obj["config"], "it").get("MODEL") or {})
+            except UnsafeStoredConfig:
+                raise
+            except Exception:  # noqa: BLE001 - a damaged stored config: the weights' shapes still say enough
                 stored = {}
-        built = _build(state, stored) if isinstance(state, dict) else None
+        other = not_a_generator(state)
+        if other:
+            raise UserError(f"it holds {other}, not a generator; give the generator of that run: its "
+                            "*_gen.pdparams or its .pdckpt.")
+        bad = nonfinite_weights(state)
+        if bad:
+            more = f" and {len(bad) - 1} more" if len(bad) > 1 else ""
+            raise UserError(f"its generator weights hold NaN or Inf (in {bad[0]}{more}): the run had diverged when "
+                            "they were written. Give an earlier checkpoint of that run.")
+        built = _build(state, stored)
         if built is None:
             raise UserError("it holds no generator of this package (toy MLP, MNIST, or 32x32 / 64x64 ResNet); give "
                             "the .pdckpt or *_gen.pdparams of a wgangp_*.py run.")
