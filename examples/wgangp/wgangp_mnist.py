@@ -23,12 +23,24 @@ def evaluate(cfg: DictConfig):
     ppsci_ext.MNISTExperiment(cfg).evaluate()
 
 
+def export(cfg: DictConfig):
+    ppsci_ext.MNISTExperiment(cfg).export()
+
+
+def inference(cfg: DictConfig):
+    ppsci_ext.MNISTExperiment(cfg).infer()
+
+
 @hydra.main(version_base=None, config_path="./conf", config_name="wgangp_mnist.yaml")
 @ppsci_ext.exit_on_user_error
 def main(cfg: DictConfig):
     if cfg.mode == "eval":
         evaluate(cfg)
-    else:  # mode is checked against train / eval by the experiment
+    elif cfg.mode == "export":
+        export(cfg)
+    elif cfg.mode == "infer":
+        inference(cfg)
+    else:  # mode is checked against train / eval / export / infer by the experiment
         train(cfg)
 
 

@@ -30,6 +30,7 @@ from ppsci_ext.errors import UserError, about
 from ppsci_ext.experiment import folders
 from ppsci_ext.experiment.config import Key, show
 from ppsci_ext.experiment.settings import Settings, from_hydra, resumed, stored_settings
+from ppsci_ext.io import paddlescience
 from ppsci_ext.io.atomic import atomic_write_json
 from ppsci_ext.io.weights import CHECKPOINT_FORMAT, extract_network, load_checked, load_file
 from ppsci_ext.loss import WGANGPLoss
@@ -42,7 +43,7 @@ DEVICES = ("cpu", "gpu", "xpu")
 
 # Keys every experiment reads.
 COMMON_KEYS = [
-    Key("mode", str, choices=("train", "eval")),
+    Key("mode", str, choices=("train", "eval", "export", "infer")),
     Key("seed", int, low=0, high=2**32 - 1),
     Key("output_dir", str),
     Key("log_freq", int, low=1),
@@ -75,6 +76,24 @@ COMMON_KEYS = [
     Key("EVAL.pretrained_gen_model_path", str, nullable=True),
     Key("EVAL.pretrained_model_path", str, nullable=True),
     Key("EVAL.batch_size", int, low=1),
+    # PaddleScience's INFER group (mode=export / mode=infer, experiment/deploy.py); values this
+    # build cannot serve (another device, TensorRT, ONNX, fp16 / int8) are refused by deploy.check_serving.
+    Key("INFER.pretrained_model_path", str, nullable=True),
+    Key("INFER.export_path", str, nullable=True),
+    Key("INFER.pdmodel_path", str, nullable=True),
+    Key("INFER.pdiparams_path", str, nullable=True),
+    Key("INFER.onnx_path", str, nullable=True),
+    Key("INFER.device", str, choices=("cpu", "gpu", "npu", "xpu", "sdaa")),
+    Key("INFER.engine", str, choices=("native", "tensorrt", "onnx", "mkldnn")),
+    Key("INFER.precision", str, choices=("fp32", "fp16", "int8")),
+    Key("INFER.ir_optim", bool),
+    Key("INFER.min_subgraph_size", int, low=1),
+    Key("INFER.gpu_mem", int, low=1),
+    Key("INFER.gpu_id", int, low=0),
+    Key("INFER.max_batch_size", int, low=1),
+    Key("INFER.num_cpu_threads", int, low=1, nullable=True),
+    Key("INFER.batch_size", int, low=1, nullable=True),
+    Key("INFER.num_samples", int, low=1),
 ]
 WRITER_PACKAGES = {"use_vdl": ("visualdl", "vdl"), "use_tbd": ("tensorboardX", "tensorboard"),
                    "use_wandb": ("wandb", "wandb")}
@@ -100,8 +119,6 @@ class Experiment:
         return COMMON_KEYS + list(cls.keys)
 
     def __init__(self, config: Union[Settings, DictConfig], data: Optional[Any] = None):
-        if not isinstance(config, Settings):  # Hydra made the folder already: a refusal must not leave it empty
-            folders.discard_on_refusal(config)
         self.config = config if isinstance(config, Settings) else from_hydra(config, self.all_keys())
         self.data = data
         self.resumed: Optional[Dict[str, Any]] = None  # the checkpoint a training run continues
@@ -333,6 +350,10 @@ class Experiment:
         return path
 
     # ---------------------------------------------------------------------- eval
+    def load_generator_file(self, path: str) -> Any:
+        """A generator weights file as loaded, PaddleScience's example's names understood (``io.paddlescience``)."""
+        return paddlescience.translate(load_file(path), str(path), self.name)
+
     def eval_weights(self) -> Tuple[str, Optional[str], bool]:
         """(generator path, critic path or None, shipped?) for mode=eval."""
         ev = self.config.EVAL
@@ -372,7 +393,7 @@ class Experiment:
         from ppsci.utils import logger
 
         gen_path, dis_path, shipped = self.eval_weights()
-        gen_obj = load_file(gen_path)
+        gen_obj = self.load_generator_file(gen_path)
         settings = self.model_settings_from(gen_obj, gen_path)
         model = self.build_model(settings)
         load_checked(model.generator, extract_network(gen_obj, "generator", gen_path), "generator", gen_path)
@@ -398,3 +419,16 @@ class Experiment:
         logger.message(f"Evaluated {gen_path} ({solver.weights_label}): {shown}. Results in {self.output_dir} "
                        f"({os.path.basename(path)}, pictures).")
         return metrics
+
+    # ------------------------------------------------------------ export / infer
+    def export(self) -> str:
+        """``mode=export``: the generator as a static Paddle Inference model (``experiment/deploy.py``)."""
+        from ppsci_ext.experiment import deploy
+
+        return deploy.export(self)
+
+    def infer(self) -> str:
+        """``mode=infer``: samples and the picture from the exported model under Paddle Inference (``deploy.py``)."""
+        from ppsci_ext.experiment import deploy
+
+        return deploy.infer(self)

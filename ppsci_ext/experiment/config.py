@@ -157,8 +157,6 @@ PPSCI_REFUSED = {
     "EVAL.eval_with_no_grad": "evaluation always runs without gradients; remove it",
     "EVAL.compute_metric_by_batch": "metrics are computed over all samples, as the published protocols do; "
                                     "remove it",
-    "INFER": "this package has no inference export; sample images with mode=eval (EVAL.export_samples "
-             "where the experiment has it)",
 }
 
 
@@ -290,7 +288,8 @@ def help_text(yaml_path: str, script: str) -> str:
                 out.append(f"  {path}.*: {comment}")
     out += ["", "Also honoured from PaddleScience: use_vdl, use_tbd, use_wandb, wandb_config, log_level;",
             "EVAL.pretrained_model_path is another name of EVAL.pretrained_gen_model_path.",
-            "Other PaddleScience keys (use_amp, to_static, TRAIN.swa, INFER, ...) are refused if changed.",
+            "mode=export / mode=infer read PaddleScience's INFER.* keys (listed above; docs/deploy.md).",
+            "Other PaddleScience keys (use_amp, to_static, TRAIN.swa, ...) are refused if changed.",
             "Hydra: --cfg job prints the composed config; see https://hydra.cc for --multirun and the rest."]
     return "\n".join(out) + "\n"
 
