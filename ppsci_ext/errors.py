@@ -7,9 +7,10 @@ import errno
 import functools
 import math
 import numbers
+import os
 import signal
 import sys
-from typing import Callable, Iterator, Optional
+from typing import Callable, Iterator, List, Optional
 
 from ppsci_ext.signals import Stopped, catch_stop_signals
 
@@ -24,6 +25,34 @@ class UserError(Exception):
 
 # File-system errors that the user's machine causes (full disk, quota, permissions, read-only mount).
 DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS})
+
+
+# Run when an entry point ends on a user error (e.g. removing a refused run's empty folder), then the
+# log files that also get the ERROR line (the run's log, when the run has one).
+ON_USER_ERROR: List[Callable[[], object]] = []
+ERROR_LOGS: List[str] = []
+
+
+def on_user_error(action: Callable[[], object]) -> None:
+    """Run ``action`` if the entry point ends on a user error (before the message is logged)."""
+    ON_USER_ERROR.append(action)
+
+
+def report(line: str) -> None:
+    """Print the one-line ``ERROR:`` to stderr and append it to the run's log (see ``ERROR_LOGS``)."""
+    print(line, file=sys.stderr, flush=True)
+    for action in ON_USER_ERROR:
+        try:
+            action()
+        except OSError:
+            pass  # tidying up must never hide the message
+    for path in ERROR_LOGS:
+        try:
+            if os.path.isdir(os.path.dirname(path) or "."):
+                with open(path, "a", encoding="utf-8") as f:
+                    f.write(line + "\n")
+        except OSError:
+            pass  # a full or read-only disk: the message is on stderr already
 
 
 def exit_on_user_error(func: Callable) -> Callable:

@@ -214,7 +214,7 @@ class DequantizedImages:
 
 
 def cifar10_arrays(path: str, conditional: bool = False) -> Tuple[Dict[str, object], Dict[str, np.ndarray]]:
-    """Training inputs and labels for ``ppsci_ext.solver.setup.real_data_constraint``.
+    """Training inputs and labels for ``ppsci_ext.solver.builders.real_data_constraint``.
 
     Args:
         path (str): ``DATA.data_path``.

@@ -586,9 +586,10 @@ def cached_image_set(path: str, resolution: int, channels: Optional[int] = None,
                      cache_dir: Optional[str] = None) -> Tuple[ImageSet, Optional[str]]:
     """``read_image_set`` through a cache of the decoded array; returns the set and the cache file (or None).
 
-    The cache file ``<cache_dir>/<digest>-r<R>-c<C>.npz`` is named after the
-    SHA-256 of the source's bytes (for a folder, of every file's relative path
-    and bytes) and the settings, so an edited folder is decoded again. A
+    The cache file ``<cache_dir>/<digest>-r<R>-c<C or asfound>-<bad_images>-v<CACHE_VERSION>.npz``
+    is named after the SHA-256 of the source's bytes (for a folder, of every file's
+    relative path and bytes), the settings and the decoder's version, so an edited
+    folder (or a changed decoder) is decoded again. A
     damaged cache file is remade. With ``cache_dir`` None nothing is cached.
     """
     from ppsci_ext.io.atomic import atomic_savez

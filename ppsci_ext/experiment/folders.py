@@ -2,8 +2,9 @@
 
 - ``lock_folder``: an exclusive ``fcntl.flock`` on ``output_dir/.ppsci_ext.lock``
   for the process's lifetime. The OS drops it when the process ends, however it
-  ends, so a killed run never leaves a stale lock; a second run into a locked
-  folder is refused naming the holder's pid.
+  ends, so a killed run never leaves a stale lock; a run of another process
+  into a locked folder is refused naming the holder's pid (within one process,
+  e.g. a notebook, the folder stays this process's).
 - ``check_run_folder``: a new training run never replaces a finished one
   (any ``.pdckpt`` or ``.pdparams`` under ``checkpoints/``) unless
   ``TRAIN.overwrite=true``; a resume into the run's own folder continues only
@@ -12,9 +13,11 @@
 - ``eval_folder``: mode=eval into a training run's folder writes into its
   ``eval/`` sub-folder, never over the run's metrics.json or pictures.
 - ``discard_if_refused``: a run refused before it wrote anything of its own leaves
-  no folder behind (only Hydra's ``.hydra/``, the logs and the lock were there,
-  all made by this process); a run refused later keeps its folder, and the
-  ``ERROR:`` line is also appended to its log (``log_errors_to``).
+  no folder behind, when the folder was made for it (Hydra's default dated
+  folder, or one ``lock_folder`` created): only Hydra's ``.hydra/``, the logs and
+  the lock were there. A folder the user named that existed is never removed.
+  A run refused later keeps its folder, and the ``ERROR:`` line is also
+  appended to its log (``log_errors_to``).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from typing import List, Optional
+from typing import Dict, List, Optional, Set
 
 from ppsci_ext import errors
 from ppsci_ext.errors import UserError
@@ -30,7 +33,8 @@ from ppsci_ext.errors import UserError
 LOCK_NAME = ".ppsci_ext.lock"
 RUN_FILES = (".pdckpt", ".pdparams")
 PROCESS_START = time.time()
-_LOCKS: List[object] = []  # open lock files: the lock lives as long as the process (or until released)
+_LOCKS: Dict[str, object] = {}  # folder -> open lock file: the lock lives as long as the process (or released)
+_MADE: Set[str] = set()  # folders made for this process's runs (which a refusal may remove again)
 
 
 def check_folder(output_dir: str) -> None:
@@ -83,6 +87,11 @@ def lock_folder(output_dir: str) -> Optional[object]:
         return None
     import fcntl
 
+    key = os.path.realpath(output_dir)
+    if key in _LOCKS:
+        return _LOCKS[key]  # this process holds it already
+    if not os.path.exists(output_dir):
+        _MADE.add(key)
     os.makedirs(output_dir, exist_ok=True)
     path = os.path.join(output_dir, LOCK_NAME)
     handle = open(path, "a+", encoding="utf-8")
@@ -98,24 +107,24 @@ def lock_folder(output_dir: str) -> Optional[object]:
     handle.truncate()
     handle.write(str(os.getpid()))
     handle.flush()
-    _LOCKS.append(handle)
+    _LOCKS[key] = handle
     return handle
 
 
-def discard_on_refusal(cfg) -> None:
-    """Register the removal of the Hydra-made ``cfg.output_dir`` should the run be refused before writing to it."""
-    try:
-        output_dir = str(cfg.output_dir)
-    except Exception:  # noqa: BLE001 - an unreadable output_dir is reported by the key checks
-        return
+def discard_on_refusal(output_dir: str, made_for_the_run: bool) -> None:
+    """Should the run be refused, remove ``output_dir`` if it was made for this run (Hydra's default, dated
+    folder, which the command line did not name) and nothing of the run was written to it."""
+    if made_for_the_run:
+        _MADE.add(os.path.realpath(output_dir))
     errors.on_user_error(lambda: discard_if_refused(output_dir))
 
 
 def release(handle: Optional[object]) -> None:
-    """Give the lock up before the process ends (``fit`` called twice in one program)."""
-    if handle is not None and handle in _LOCKS:
-        _LOCKS.remove(handle)
-        handle.close()
+    """Give the lock up before the process ends (after a ``fit`` in a longer program)."""
+    for key, held in list(_LOCKS.items()):
+        if held is handle:
+            del _LOCKS[key]
+            handle.close()
 
 
 def check_run_folder(output_dir: str, checkpoint_path: Optional[str], overwrite: bool) -> None:
@@ -148,15 +157,16 @@ def log_errors_to(log_file: str) -> None:
 
 
 def discard_if_refused(output_dir: str) -> bool:
-    """Remove ``output_dir`` if it holds nothing but what this process made before being refused.
+    """Remove ``output_dir`` if it was made for this run and holds nothing but what this process wrote first.
 
     That is Hydra's ``.hydra/`` files, log files and the lock, all written since the
-    process started. Anything else (or anything older) keeps the folder.
+    process started. Anything else (or anything older) keeps the folder, and so does
+    a folder that existed before the run.
 
     Returns:
         bool: Whether the folder was removed.
     """
-    if not os.path.isdir(output_dir):
+    if not os.path.isdir(output_dir) or os.path.realpath(output_dir) not in _MADE:
         return False
     for root, dirs, files in os.walk(output_dir):
         rel = os.path.relpath(root, output_dir)

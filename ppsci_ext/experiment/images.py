@@ -25,7 +25,7 @@ from ppsci_ext import data, metric
 from ppsci_ext.arch import GAN
 from ppsci_ext.arch.images import build_image_gan, describe_image_generator
 from ppsci_ext.arch.cifar10 import NOISE_DIM
-from ppsci_ext.data.image_sets import BAD_IMAGES, RESOLUTIONS, ImageSet
+from ppsci_ext.data.image_sets import BAD_IMAGES, CACHE_VERSION, RESOLUTIONS, ImageSet
 from ppsci_ext.errors import UserError, about
 from ppsci_ext.experiment.base import Experiment
 from ppsci_ext.experiment.config import Key
@@ -147,9 +147,10 @@ class ImagesExperiment(Experiment):
 
     @staticmethod
     def reference_name(images: ImageSet) -> str:
-        """Statistics cache name: the data's digest and the resolution / channels."""
+        """Statistics cache name: the data's digest, the resolution / channels and the decoder's version
+        (statistics of images decoded by older rules are never reused)."""
         r, c = images.images.shape[1], images.images.shape[3]
-        return f"images-{images.digest[:16]}-r{r}c{c}"
+        return f"images-{images.digest[:16]}-r{r}c{c}-v{CACHE_VERSION}"
 
     def check_classes(self, found: ImageSet, conditional: bool, key: str) -> None:
         if not conditional:

@@ -152,9 +152,22 @@ def check(cfg: DictConfig, keys: Sequence[Key], given: Sequence[str] = ()) -> Se
 
 
 def from_hydra(cfg: DictConfig, keys: Sequence[Key]) -> Settings:
-    """The door of the example scripts: a composed Hydra config (what the command line set is ``given``)."""
+    """The door of the example scripts: a composed Hydra config (what the command line set is ``given``).
+
+    Hydra has made ``output_dir`` already: should the run be refused, a folder made for it
+    (its default, which the command line did not name) is removed again (``folders``).
+    """
+    from ppsci_ext.experiment import folders
+
+    given = list(command_line_overrides(cfg))
+    try:
+        output_dir = str(cfg.output_dir)
+    except Exception:  # noqa: BLE001 - an unreadable output_dir is reported by the key checks below
+        output_dir = None
+    if output_dir:
+        folders.discard_on_refusal(output_dir, made_for_the_run="output_dir" not in given)
     masked = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"]) if "hydra" in cfg else cfg
-    return check(masked, keys, list(command_line_overrides(cfg)))
+    return check(masked, keys, given)
 
 
 def example_yaml(name: str) -> str:

@@ -27,7 +27,7 @@ back to ``paddle.nn.functional`` (bias added by ``bias.add_bias``) where oneDNN 
 CPU, groups or dilation other than 1, library not loadable, no primitive for
 the shape) or when ``PPSCI_EXT_ONEDNN=0`` is set in the environment.
 ``benchmarks/vs_pytorch.py --paddle-conv`` measures the effect;
-``tests/test_onednn.py`` checks values and gradients of order 1 and 2 against
+``tests/ops/test_onednn.py`` checks values and gradients of order 1 and 2 against
 Paddle's own convolution.
 """
 

@@ -72,7 +72,7 @@ def real_batch_sampler(constraint: "ppsci.constraint.Constraint", seed: int, ran
     if not isinstance(dataset, ppsci.data.dataset.NamedArrayDataset):
         raise ValueError(
             "AdversarialSolver draws real batches from a constraint over a NamedArrayDataset "
-            f"(see ppsci_ext.solver.setup.real_data_constraint), not {type(dataset).__name__}."
+            f"(see ppsci_ext.solver.builders.real_data_constraint), not {type(dataset).__name__}."
         )
     sampler = loader.batch_sampler
     while isinstance(getattr(sampler, "sampler", None), io.BatchSampler):
@@ -218,9 +218,6 @@ class AdversarialSolver(ppsci.solver.Solver):
             only copies the weights. Defaults to 0.
         ema_every (int): Update the average every this many generator
             iterations. Defaults to 1.
-        allow_resume_changes (bool): Resume even when training settings differ
-            from the checkpoint's (each change is then named in a warning).
-            Defaults to False (refused, listing the changes).
         use_vdl (bool): Write scalars and sample grids for VisualDL (``vdl/``).
         use_tbd (bool): Write them for TensorBoard (``tensorboard/``, through tensorboardX).
         use_wandb (bool): Send them to Weights & Biases, started with ``wandb_config``.
@@ -258,7 +255,6 @@ class AdversarialSolver(ppsci.solver.Solver):
         ema_decay: Optional[float] = None,
         ema_start_step: int = 0,
         ema_every: int = 1,
-        allow_resume_changes: bool = False,
         use_vdl: bool = False,
         use_tbd: bool = False,
         use_wandb: bool = False,
@@ -334,7 +330,6 @@ class AdversarialSolver(ppsci.solver.Solver):
         self.visualize_fn = visualize_fn
         self.step_fn = step_fn
         self.config_yaml = config_yaml
-        self.allow_resume_changes = allow_resume_changes
         self.experiment = experiment
         self.start_epoch = 1
         self.best = {"metric": math.inf, "epoch": 0}
@@ -424,12 +419,15 @@ class AdversarialSolver(ppsci.solver.Solver):
         for epoch_id in range(self.start_epoch, self.epochs + 1):
             self.train_epoch_func(self, epoch_id, self.log_freq)
             last = epoch_id == self.epochs
+            save = epoch_id % self.save_freq == 0 or last
+            if save:  # before the evaluation, so that a failing evaluation never costs the epoch's training
+                self.save_checkpoint(epoch_id, "latest")
             if self.eval_during_train and (epoch_id % self.eval_freq == 0 or last):
                 tic = time.perf_counter()
                 self.evaluate(f"epoch_{epoch_id}", epoch_id)
                 self.eval_seconds.append(time.perf_counter() - tic)
-            if epoch_id % self.save_freq == 0 or last:
-                self.save_checkpoint(epoch_id, "latest")
+                if save:  # again, with the evaluation in its history (and the best metric) for an exact resume
+                    self.save_checkpoint(epoch_id, "latest")
         self.write_history()
 
     def averaged_generator(self) -> ContextManager:

@@ -122,6 +122,8 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(trained, tmp_path, exampl
                    cwd=str(tmp_path))
     _assert_user_error(proc, "diverged", "generator iteration 8", str(ckpt))
     assert _digest(ckpt) == before
+    error = [line for line in proc.stderr.splitlines() if line.startswith("ERROR: ")][0]
+    assert (tmp_path / "train.log").read_text().splitlines()[-1] == error  # the run's log has the reason too
     assert not (tmp_path / "checkpoints" / "latest.pdckpt").exists()
 
 

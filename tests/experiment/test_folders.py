@@ -25,16 +25,24 @@ def _files(folder, *names):
             f.write(b"x")
 
 
+LOCK_IN_CHILD = ("import sys; from ppsci_ext.errors import UserError; from ppsci_ext.experiment import folders\n"
+                 "try:\n    folders.lock_folder(sys.argv[1])\nexcept UserError as e:\n    print(e); sys.exit(2)\n")
+
+
 def test_lock_is_exclusive_and_names_the_holder(tmp_path):
     handle = folders.lock_folder(str(tmp_path))
     try:
         assert open(tmp_path / folders.LOCK_NAME).read() == str(os.getpid())
-        with pytest.raises(UserError, match=rf"output_dir={tmp_path} is in use by another run \(pid {os.getpid()}\)"):
-            folders.lock_folder(str(tmp_path))
+        assert folders.lock_folder(str(tmp_path)) is handle  # this process's folder already
+        child = subprocess.run([sys.executable, "-c", LOCK_IN_CHILD, str(tmp_path)], capture_output=True, text=True,
+                               timeout=600)
+        assert child.returncode == 2
+        assert child.stdout.strip() == (f"output_dir={tmp_path} is in use by another run (pid {os.getpid()}); wait "
+                                        "for it to end, or choose another output_dir=....")
     finally:
         folders.release(handle)
-    again = folders.lock_folder(str(tmp_path))  # released: free again
-    folders.release(again)
+    child = subprocess.run([sys.executable, "-c", LOCK_IN_CHILD, str(tmp_path)], timeout=600)
+    assert child.returncode == 0  # released: free again
 
 
 def test_lock_dies_with_its_process(tmp_path):
@@ -91,23 +99,45 @@ def test_a_file_is_not_an_output_folder(tmp_path):
 
 def test_a_refused_run_leaves_only_what_was_there(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(folders, "_MADE", set())
+
+    def made_for_the_run(folder):
+        folders._MADE.add(os.path.realpath(folder))
+        return str(folder)
+
     made = tmp_path / "outputs" / "2026-01-01" / "10-00-00"
     _files(made / ".hydra", "config.yaml", "overrides.yaml")
     _files(made, "train.log", folders.LOCK_NAME)
-    assert folders.discard_if_refused(str(made))
+    assert folders.discard_if_refused(made_for_the_run(made))
     assert not (tmp_path / "outputs").exists()  # the dated folders made for it went too
+    named = tmp_path / "named"  # the user's own folder, which existed: never removed
+    _files(named / ".hydra", "config.yaml")
+    _files(named, "train.log")
+    assert not folders.discard_if_refused(str(named)) and (named / "train.log").exists()
     kept = tmp_path / "kept"
     _files(kept / ".hydra", "config.yaml")
     _files(kept, "train.log", "notes.txt")
-    assert not folders.discard_if_refused(str(kept)) and (kept / "notes.txt").exists()
+    assert not folders.discard_if_refused(made_for_the_run(kept)) and (kept / "notes.txt").exists()
     old = tmp_path / "old"
     _files(old, "train.log")
     os.utime(old / "train.log", (folders.PROCESS_START - 3600,) * 2)  # a log of an earlier run
-    assert not folders.discard_if_refused(str(old)) and (old / "train.log").exists()
+    assert not folders.discard_if_refused(made_for_the_run(old)) and (old / "train.log").exists()
     run = tmp_path / "run"
     _files(run / "checkpoints", "latest.pdckpt")
     _files(run, "train.log")
-    assert not folders.discard_if_refused(str(run)) and (run / "checkpoints" / "latest.pdckpt").exists()
+    assert not folders.discard_if_refused(made_for_the_run(run))
+    assert (run / "checkpoints" / "latest.pdckpt").exists()
+
+
+def test_lock_folder_remembers_the_folders_it_made(tmp_path, monkeypatch):
+    monkeypatch.setattr(folders, "_MADE", set())
+    new, old = tmp_path / "new", tmp_path / "old"
+    old.mkdir()
+    for folder in (new, old):
+        folders.release(folders.lock_folder(str(folder)))
+    assert folders._MADE == {os.path.realpath(new)}
+    assert folders.discard_if_refused(str(new)) and not new.exists()
+    assert not folders.discard_if_refused(str(old)) and old.exists()
 
 
 def test_the_error_line_lands_in_the_runs_log(tmp_path, capsys, monkeypatch):
@@ -134,7 +164,7 @@ def test_two_runs_started_together_into_one_folder(tmp_path):
     assert codes == [0, 2], [(p.returncode, err[-1500:]) for p, _, err in results]
     winner = next(p for p, _, _ in results if p.returncode == 0)
     loser_err = next(err for p, _, err in results if p.returncode == 2)
-    lines = [line for line in loser_err.splitlines() if line.strip()]
+    lines = [line for line in loser_err.splitlines() if line.strip() and "OMP_NUM_THREADS" not in line]
     assert lines == [f"ERROR: output_dir={out} is in use by another run (pid {winner.pid}); wait for it to end, "
                      "or choose another output_dir=...."], loser_err
     history = json.loads((out / "train_history.json").read_text())
@@ -186,11 +216,18 @@ def test_a_refused_script_run_leaves_no_folder(tmp_path):
                           cwd=str(tmp_path), capture_output=True, text=True, timeout=1800)
     assert proc.returncode == 2 and "TRAIN.batch_size=0 is not allowed" in proc.stderr
     assert os.listdir(tmp_path) == []
-    out = tmp_path / "late"
+    proc = subprocess.run([sys.executable, os.path.join(EXAMPLES, "wgangp_toy.py"), *TINY, "TRAIN.monitor=fid"],
+                          cwd=str(tmp_path), capture_output=True, text=True, timeout=1800)
+    assert proc.returncode == 2 and "TRAIN.monitor=fid" in proc.stderr
+    assert os.listdir(tmp_path) == []  # refused after the log started, before anything of the run was written
+    out = tmp_path / "named"  # a folder the user named is kept, with the reason in its log
     proc = subprocess.run(_script(out, *TINY, "TRAIN.monitor=fid"), cwd=str(tmp_path), capture_output=True,
                           text=True, timeout=1800)
-    assert proc.returncode == 2 and "TRAIN.monitor=fid" in proc.stderr
-    assert not out.exists()  # refused after the log started, but before anything of the run was written
+    assert proc.returncode == 2
+    error = proc.stderr.strip().splitlines()[-1]
+    assert error.startswith("ERROR: TRAIN.monitor=fid is not among")
+    assert (out / "train.log").read_text().splitlines()[-1] == error
+    assert not (out / "checkpoints").exists()
 
 
 def test_the_readme_resume_line_runs_as_written(tmp_path):
