@@ -1,0 +1,178 @@
+"""PaddleScience's WGAN-GP example weights (io/paddlescience.py): the toy generator mapped, MNIST / CIFAR-10 refused.
+
+The state dicts are built here with the names and shapes of PaddleScience's
+``examples/wgangp`` model files (random values), and the toy network's forward
+is re-implemented from its documented structure (three Linear + ReLU layers on
+2-D noise, then a Linear to 2).
+"""
+
+import json
+import os
+
+import ppsci_ext  # noqa: F401  (before paddle)
+import numpy as np
+import paddle
+import pytest
+
+from ppsci_ext.arch import ToyGenerator
+from ppsci_ext.errors import UserError
+from ppsci_ext.io import paddlescience
+from ppsci_ext.io.weights import load_checked
+
+
+def toy_state(dim=512, prefix="generator.", seed=0):
+    """PaddleScience's ``WganGpToyGenerator(dim).state_dict()``: names and shapes, random values."""
+    rng = np.random.default_rng(seed)
+    shapes = {"reluLayer1.linear.weight": (2, dim), "reluLayer1.linear.bias": (dim,),
+              "reluLayer2.linear.weight": (dim, dim), "reluLayer2.linear.bias": (dim,),
+              "reluLayer3.linear.weight": (dim, dim), "reluLayer3.linear.bias": (dim,),
+              "linear.weight": (dim, 2), "linear.bias": (2,)}
+    return {prefix + k: (rng.standard_normal(s) / np.sqrt(s[0])).astype(np.float32) for k, s in shapes.items()}
+
+
+def their_toy_forward(state, z, prefix="generator."):
+    """The toy generator's forward from its documented structure, in NumPy."""
+    h = z.astype(np.float64)
+    for i in (1, 2, 3):
+        h = np.maximum(h @ state[f"{prefix}reluLayer{i}.linear.weight"] + state[f"{prefix}reluLayer{i}.linear.bias"], 0)
+    return h @ state[f"{prefix}linear.weight"] + state[f"{prefix}linear.bias"]
+
+
+def mnist_state(dim=8):
+    """PaddleScience's ``WganGpMnistGenerator(dim=dim).state_dict()`` names and shapes."""
+    shapes = {"linear1.weight": (128, 64 * dim), "linear1.bias": (64 * dim,),
+              "conv2d_transpose1.weight": (4 * dim, 2 * dim, 5, 5), "conv2d_transpose1.bias": (2 * dim,),
+              "conv2d_transpose2.weight": (2 * dim, dim, 5, 5), "conv2d_transpose2.bias": (dim,),
+              "conv2d_transpose3.weight": (dim, 1, 5, 5), "conv2d_transpose3.bias": (1,)}
+    return {"generator." + k: np.zeros(s, np.float32) for k, s in shapes.items()}
+
+
+def cifar10_state(dim=8, conditional=False):
+    """PaddleScience's ``WganGpCifar10Generator`` state dict names and shapes."""
+    shapes = {"linear1.weight": (128, 16 * dim), "linear1.bias": (16 * dim,), "conv.weight": (3, dim, 3, 3),
+              "conv.bias": (3,)}
+    norm = {"scale": (10, dim), "offset": (10, dim), "mean": (dim,), "var": (dim,)} if conditional else \
+        {"weight": (dim,), "bias": (dim,), "_mean": (dim,), "_variance": (dim,)}
+    for b in range(3):
+        p = f"ResidualBlocks.{b}."
+        shapes.update({p + "conv_shortcut.conv2D.weight": (dim, dim, 1, 1), p + "conv_shortcut.conv2D.bias": (dim,),
+                       p + "conv_1.conv2D.weight": (dim, dim, 3, 3), p + "conv_1.conv2D.bias": (dim,),
+                       p + "conv_2.weight": (dim, dim, 3, 3), p + "conv_2.bias": (dim,)})
+        for n in (1, 2):
+            shapes.update({f"{p}normalize{n}.normalize.{k}": s for k, s in norm.items()})
+    shapes.update({f"Normalize.normalize.{k}": (dim,) for k in ("weight", "bias", "_mean", "_variance")})
+    return {"generator." + k: np.zeros(s, np.float32) for k, s in shapes.items()}
+
+
+@pytest.mark.parametrize("prefix", ["generator.", ""])
+def test_toy_weights_land_on_the_right_parameters(prefix):
+    state = toy_state(dim=16, prefix=prefix)
+    mapped = paddlescience.translate(state, "f.pdparams", "toy")
+    assert sorted(mapped) == ["net.0.bias", "net.0.weight", "net.2.bias", "net.2.weight", "net.4.bias",
+                              "net.4.weight", "net.6.bias", "net.6.weight"]
+    assert mapped["net.0.weight"] is state[prefix + "reluLayer1.linear.weight"]
+    assert mapped["net.2.bias"] is state[prefix + "reluLayer2.linear.bias"]
+    assert mapped["net.4.weight"] is state[prefix + "reluLayer3.linear.weight"]
+    assert mapped["net.6.weight"] is state[prefix + "linear.weight"]
+    generator = ToyGenerator(width=16)
+    load_checked(generator, mapped, "generator", "f.pdparams")
+    z = np.random.default_rng(1).standard_normal((64, 2)).astype(np.float32)
+    with paddle.no_grad():
+        ours = generator({"z": paddle.to_tensor(z)})["x"].numpy()
+    np.testing.assert_allclose(ours, their_toy_forward(state, z, prefix), atol=1e-5, rtol=1e-5)
+
+
+def test_the_toy_experiment_reads_the_architecture_off_their_file(tmp_path):
+    from ppsci_ext.experiment.toy import ToyExperiment
+
+    path = str(tmp_path / "model_generator_toy_8gaussians.pdparams")
+    paddle.save({k: paddle.to_tensor(v) for k, v in toy_state(dim=512).items()}, path)
+    from ppsci_ext.experiment.settings import from_values
+
+    exp = ToyExperiment(from_values("toy", ToyExperiment.all_keys(), {
+        "mode": "eval", "output_dir": str(tmp_path / "run"), "EVAL.pretrained_gen_model_path": path,
+        "DATA.num_eval_samples": 300, "VIS.num_points": 100}))
+    obj = exp.load_generator_file(path)
+    assert exp.model_settings_from(obj, path) == {"noise_dim": 2, "width": 512, "hidden_layers": 3, "data_dim": 2,
+                                                  "standardized": False}
+    metrics = exp.evaluate()
+    assert {"toy.swd", "toy.mode_coverage"} <= set(metrics) or "toy.swd" in metrics
+    saved = json.load(open(str(tmp_path / "run" / "metrics.json")))
+    assert saved["generator"] == path and saved["model"]["width"] == 512
+
+
+def test_a_checkpoint_or_another_state_dict_passes_unchanged():
+    ours = {"net.0.weight": np.zeros((2, 4), np.float32)}
+    assert paddlescience.translate(ours, "f", "toy") is ours
+    checkpoint = {"format": "ppsci_ext-checkpoint", "generator": {"reluLayer1.linear.weight": 0}}
+    assert paddlescience.translate(checkpoint, "f", "toy") is checkpoint
+    assert paddlescience.detect([1, 2]) is None
+
+
+def test_damaged_toy_files_are_refused_in_one_line():
+    state = toy_state(dim=8)
+    state["generator.reluLayer2.linear.weight"] = np.zeros((8, 9), np.float32)
+    with pytest.raises(UserError, match=r"^f.pdparams: generator.reluLayer2.linear.weight has the shape \[8, 9\], "
+                                        r"not \[8, 8\] as in PaddleScience's toy generator"):
+        paddlescience.translate(state, "f.pdparams", "toy")
+    state = toy_state(dim=8)
+    del state["generator.linear.bias"]
+    with pytest.raises(UserError, match=r"^f.pdparams looks like PaddleScience's toy generator but lacks "
+                                        r"generator.linear.bias"):
+        paddlescience.translate(state, "f.pdparams", "toy")
+    state = toy_state(dim=8)
+    state["generator.extra.weight"] = np.zeros(1, np.float32)
+    with pytest.raises(UserError, match=r"has the unexpected generator.extra.weight"):
+        paddlescience.translate(state, "f.pdparams", "toy")
+
+
+def test_their_toy_file_in_another_experiment_names_the_script():
+    with pytest.raises(UserError, match=r"^f holds PaddleScience's toy WGAN-GP generator; use it with wgangp_toy.py\.$"):
+        paddlescience.translate(toy_state(dim=4), "f", "mnist")
+
+
+@pytest.mark.parametrize("kind, state, phrase", [
+    ("mnist", mnist_state(), "padding='same', which crops 1 pixel before and 2 after"),
+    ("cifar10", cifar10_state(), "PixelShuffle"),
+    ("cifar10", cifar10_state(conditional=True), "stored running statistics"),
+])
+def test_mnist_and_cifar10_files_are_refused_with_the_difference(kind, state, phrase):
+    assert paddlescience.detect(state) == kind
+    for experiment in ("toy", "mnist", "cifar10", "images"):
+        with pytest.raises(UserError) as e:
+            paddlescience.translate(state, "model_generator.pdparams", experiment)
+        text = str(e.value)
+        assert text.startswith(f"model_generator.pdparams holds PaddleScience's {kind} WGAN-GP generator, which "
+                               "computes another function than this package's: ")
+        assert phrase in text and "\n" not in text
+
+
+def test_why_mnist_cannot_be_mapped_their_same_padding_is_shifted_by_one_pixel():
+    """Paddle's 'same' 5x5 stride-2 transposed conv = this package's layer shifted by one pixel (the refusal's fact)."""
+    from ppsci_ext.arch.mnist import _deconv
+
+    paddle.seed(0)
+    theirs = paddle.nn.Conv2DTranspose(4, 3, 5, [2, 2], "same")
+    ours = _deconv(4, 3)
+    ours.weight.set_value(theirs.weight)
+    ours.bias.set_value(theirs.bias)
+    x = paddle.randn([2, 4, 4, 4])
+    a, b = theirs(x).numpy(), ours(x).numpy()
+    assert a.shape == b.shape == (2, 3, 8, 8)
+    np.testing.assert_allclose(a[:, :, 1:, 1:], b[:, :, :-1, :-1], atol=1e-5)  # theirs[o] = ours[o - 1]
+    assert np.abs(a - b).max() > 0.1
+    second = paddle.nn.Conv2DTranspose(4, 3, 5, [2, 2], "same", output_padding=1)
+    assert second(paddle.randn([1, 4, 7, 7])).shape == [1, 3, 14, 14]  # output_padding ignored under "same"
+
+
+def test_why_cifar10_cannot_be_mapped_their_upsampling_mixes_channels():
+    """Four copies + Paddle's PixelShuffle(2): phase (i, j) of channel c is input channel (4c + 2i + j) mod C."""
+    x = paddle.randn([1, 8, 3, 3])
+    up = paddle.nn.PixelShuffle(2)(paddle.concat([x, x, x, x], axis=1)).numpy()
+    xs = x.numpy()
+    for c in range(8):
+        for i in (0, 1):
+            for j in (0, 1):
+                np.testing.assert_array_equal(up[0, c, i::2, j::2], xs[0, (4 * c + 2 * i + j) % 8])
+    nearest = paddle.nn.functional.interpolate(x, scale_factor=2, mode="nearest").numpy()
+    assert np.abs(up - nearest).max() > 0.1
