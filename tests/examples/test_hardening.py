@@ -184,7 +184,7 @@ def test_every_file_slot_refuses_bad_files(tmp_path, name, mode, slot):
     files = _files(tmp_path)
     extra = []
     if name == "cifar10" and slot == "EVAL.inception_weights_path":  # read after the data: give real data
-        from test_cifar10 import make_members, write_archive
+        from cifar10_fixtures import make_members, write_archive
 
         extra = [f"DATA.data_path={write_archive(tmp_path / 'cifar.tar.gz', make_members())}", "TRAIN.batch_size=8",
                  "MODEL.dim=8"]

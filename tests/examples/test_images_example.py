@@ -31,7 +31,7 @@ def write_classes(root, names=("circle", "square", "stripes"), per_class=4, mode
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
-    from test_cifar10 import _inception_weights
+    from cifar10_fixtures import _inception_weights
 
     root = tmp_path_factory.mktemp("images_e2e")
     weights, label = _inception_weights(tmp_path_factory)

@@ -1,0 +1,60 @@
+"""The MNIST classifier score (ppsci_ext/metric/classifier.py): the score on hand-made predictions, the
+Frechet distance of a set to itself, and the cached reference statistics."""
+
+import numpy as np
+import paddle
+import pytest
+
+from ppsci_ext.arch import MNISTClassifier
+from ppsci_ext.errors import UserError
+from ppsci_ext.metric import MNISTClassifierMetric, mnist_score
+
+
+def test_mnist_score_on_hand_made_predictions():
+    assert mnist_score(np.zeros((50, 10)), splits=10) == pytest.approx((1.0, 0.0))
+    for k in (1, 2, 5, 10):
+        logits = np.full((10 * k * 3, 10), -1e4)
+        logits[np.arange(len(logits)), np.arange(len(logits)) % k] = 0.0  # one-hot, evenly over k classes
+        mean, std = mnist_score(logits, splits=3)
+        assert mean == pytest.approx(k, rel=1e-9) and std == pytest.approx(0.0, abs=1e-9)
+
+
+def test_classifier_metric_is_zero_against_itself(tmp_path):
+    paddle.seed(0)
+    weights = tmp_path / "clf.pdparams"
+    paddle.save(MNISTClassifier().state_dict(), str(weights))
+    images = np.random.default_rng(0).random((60, 1, 28, 28)).astype(np.float32)
+    metric = MNISTClassifierMetric(str(weights), reference_images=images, splits=3, batch_size=25)
+    result = metric({"img": images})
+    assert set(result) == {"score", "score_std", "frechet"}
+    assert 1.0 <= result["score"] <= 10.0
+    assert abs(result["frechet"]) < 1e-6
+    assert metric({"img": 1.0 - images})["frechet"] > 1e-3
+    with pytest.raises(UserError, match="not found"):
+        MNISTClassifierMetric(str(tmp_path / "missing.pdparams"))
+
+
+def test_classifier_reference_statistics_are_cached(tmp_path, monkeypatch):
+    import ppsci_ext.metric.classifier as classifier
+
+    monkeypatch.setenv("PPSCI_EXT_CACHE", str(tmp_path / "cache"))
+    paddle.seed(0)
+    weights = tmp_path / "clf.pdparams"
+    paddle.save(MNISTClassifier().state_dict(), str(weights))
+    images = np.random.default_rng(0).random((60, 1, 28, 28)).astype(np.float32)
+    first = MNISTClassifierMetric(str(weights), reference_images=images, batch_size=25, cache_name="digits-x",
+                                  prdc=True)
+    files = list((tmp_path / "cache" / "classifier_stats").glob("digits-x-*.npz"))
+    assert len(files) == 1
+    real_outputs = classifier.classifier_outputs
+    monkeypatch.setattr(classifier, "classifier_outputs", lambda *a, **k: pytest.fail("recomputed the reference"))
+    second = MNISTClassifierMetric(str(weights), reference_images=images, batch_size=25, cache_name="digits-x",
+                                   prdc=True)
+    for key in ("mu", "sigma", "features"):
+        np.testing.assert_array_equal(first._reference[key], second._reference[key])
+    monkeypatch.setattr(classifier, "classifier_outputs", real_outputs)
+    result = first({"img": images})
+    assert {"precision", "recall", "density", "coverage"} <= set(result)
+    assert (result["precision"], result["recall"], result["coverage"]) == (1.0, 1.0, 1.0)  # the set itself
+    with pytest.raises(UserError, match="come from 60 images, not 59"):
+        MNISTClassifierMetric(str(weights), reference_images=images[:59], cache_name="digits-x")
