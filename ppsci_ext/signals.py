@@ -210,9 +210,8 @@ def resume_command(checkpoint: str, output_dir: str, argv: Optional[Sequence[str
 
     Examples:
         >>> from ppsci_ext.signals import resume_command
-        >>> resume_command("runs/a/checkpoints/latest.pdckpt", "runs/a",
-        ...                ["wgangp_toy.py", "TRAIN.batch_size=128", "output_dir=runs/a"])
-        'python wgangp_toy.py TRAIN.batch_size=128 TRAIN.checkpoint_path=runs/a/checkpoints/latest.pdckpt output_dir=runs/a'
+        >>> resume_command("runs/a/checkpoints/latest.pdckpt", "runs/a", ["toy.py", "TRAIN.batch_size=8", "output_dir=a"])
+        'python toy.py TRAIN.batch_size=8 TRAIN.checkpoint_path=runs/a/checkpoints/latest.pdckpt output_dir=runs/a'
     """
     argv = list(sys.argv if argv is None else argv)
     replaced = ("TRAIN.checkpoint_path", "output_dir")

@@ -171,7 +171,8 @@ def test_resume_command_replaces_the_checkpoint_and_folder():
 
 def test_resume_command_reads_sys_argv(monkeypatch):
     monkeypatch.setattr(sys, "argv", ["train.py", "log_freq=5"])
-    assert signals.resume_command("c.pdckpt", "out") == "python train.py log_freq=5 TRAIN.checkpoint_path=c.pdckpt output_dir=out"
+    assert signals.resume_command("c.pdckpt", "out") == ("python train.py log_freq=5 TRAIN.checkpoint_path=c.pdckpt "
+                                                         "output_dir=out")
 
 
 @pytest.mark.parametrize("raised,status,line", [

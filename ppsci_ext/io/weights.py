@@ -159,7 +159,7 @@ def parse_stored_config(text: Any, path: str):
 
     Examples:
         >>> from ppsci_ext.io.weights import parse_stored_config
-        >>> parse_stored_config("MODEL:\n  width: 512\n", "a.pdckpt").MODEL.width
+        >>> parse_stored_config("MODEL: {width: 512}", "a.pdckpt").MODEL.width
         512
     """
     import yaml

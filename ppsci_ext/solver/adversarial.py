@@ -597,8 +597,9 @@ class AdversarialSolver(ppsci.solver.Solver):
                     f"{' '.join(shlex.quote(word) for word in sys.argv)}")
         path, epoch, step = kept
         since = self.global_step - step
-        lost = (f"the {since} generator iteration{'s' if since > 1 else ''} since then {'were' if since > 1 else 'was'}"
-                " not saved (a checkpoint inside an epoch could not resume exactly)" if since > 0 else "nothing was lost")
+        plural = since > 1
+        lost = (f"the {since} generator iteration{'s' * plural} since then {'were' if plural else 'was'} not saved "
+                "(a checkpoint inside an epoch could not resume exactly)" if since > 0 else "nothing was lost")
         return (f"{head}: kept {path} (generator iteration {step}, the end of epoch {epoch}); {lost}. "
                 f"Resume: {signals.resume_command(path, self.output_dir)}")
 
