@@ -17,6 +17,7 @@ from typing import Tuple
 import numpy as np
 
 from ppsci_ext.errors import UserError, check_positive
+from ppsci_ext.progress import progress
 
 
 def _is_int(value) -> bool:
@@ -66,9 +67,10 @@ def kernel_inception_distance(
         )
     check_positive(num_subsets, "KID num_subsets", whole=True)
     rng = np.random.default_rng(seed)
-    values = [
-        polynomial_mmd2(f1[rng.choice(len(f1), subset_size, replace=False)],
-                        f2[rng.choice(len(f2), subset_size, replace=False)])
-        for _ in range(num_subsets)
-    ]
+    values = []
+    with progress(num_subsets, "KID subsets", unit="subset") as bar:
+        for _ in range(num_subsets):
+            values.append(polynomial_mmd2(f1[rng.choice(len(f1), subset_size, replace=False)],
+                                          f2[rng.choice(len(f2), subset_size, replace=False)]))
+            bar.update(1)
     return float(np.mean(values)), float(np.std(values))

@@ -27,6 +27,7 @@ from typing import Dict, Optional, Tuple
 import numpy as np
 
 from ppsci_ext.errors import UserError, check_finite
+from ppsci_ext.progress import progress
 
 _BLOCK = 1024
 
@@ -45,24 +46,56 @@ def _distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.sqrt(np.maximum(d2, 0.0))
 
 
-def knn_radii(x: np.ndarray, k: int) -> np.ndarray:
-    """Distance of each point of ``x`` to its k-th nearest other point of ``x``."""
+def knn_radii(x: np.ndarray, k: int, bar=None) -> np.ndarray:
+    """Distance of each point of ``x`` to its k-th nearest other point of ``x`` (``bar`` counts the points done)."""
     if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or not 1 <= k < len(x):
         raise UserError(f"k must be a whole number in [1, {len(x) - 1}] (fewer than the points), got {k!r}.")
     radii = np.empty(len(x))
     for start in range(0, len(x), _BLOCK):
         d = _distances(x[start:start + _BLOCK], x)
         # column k of the sorted row: column 0 is the point itself (distance 0)
-        radii[start:start + _BLOCK] = np.partition(d, k, axis=1)[:, k]
+        radii[start:start + _BLOCK] = np.partition(d, k - 1, axis=1)[:, k - 1]
+        if bar is not None:
+            bar.update(len(d))
     return radii
 
 
-def _inside_counts(points: np.ndarray, centers: np.ndarray, radii: np.ndarray) -> np.ndarray:
+def _inside_counts(points: np.ndarray, centers: np.ndarray, radii: np.ndarray, bar) -> np.ndarray:
     """For each point, how many balls (centers, radii) hold it."""
     counts = np.empty(len(points), dtype=np.int64)
     for start in range(0, len(points), _BLOCK):
-        counts[start:start + _BLOCK] = (_distances(points[start:start + _BLOCK], centers) <= radii[None, :]).sum(1)
+        block = points[start:start + _BLOCK]
+        counts[start:start + _BLOCK] = (_distances(block, centers) <= radii[None, :]).sum(1)
+        bar.update(len(block))
     return counts
+
+
+def _pairs(real, fake):
+    real, fake = _features(real, "the real features"), _features(fake, "the generated features")
+    if real.shape[1] != fake.shape[1]:
+        raise UserError(f"real and generated features differ in dimension: {real.shape[1]} and {fake.shape[1]}.")
+    return real, fake
+
+
+def _precision_recall(real, fake, k: int, bar) -> Tuple[float, float]:
+    precision = float((_inside_counts(fake, real, knn_radii(real, k, bar), bar) > 0).mean())
+    recall = float((_inside_counts(real, fake, knn_radii(fake, k, bar), bar) > 0).mean())
+    return precision, recall
+
+
+def _density_coverage(real, fake, k: int, bar) -> Tuple[float, float]:
+    radii = knn_radii(real, k, bar)
+    density = float(_inside_counts(fake, real, radii, bar).sum() / (k * len(fake)))
+    nearest_fake = np.empty(len(real))
+    for start in range(0, len(real), _BLOCK):
+        nearest_fake[start:start + _BLOCK] = _distances(real[start:start + _BLOCK], fake).min(1)
+        bar.update(len(nearest_fake[start:start + _BLOCK]))
+    coverage = float((nearest_fake <= radii).mean())
+    return density, coverage
+
+
+def _search(total: int, what: str):
+    return progress(total, what, unit="pt")
 
 
 def precision_recall(real, fake, k: int = 3) -> Tuple[float, float]:
@@ -76,12 +109,9 @@ def precision_recall(real, fake, k: int = 3) -> Tuple[float, float]:
     Returns:
         Tuple[float, float]: (precision, recall), each in [0, 1].
     """
-    real, fake = _features(real, "the real features"), _features(fake, "the generated features")
-    if real.shape[1] != fake.shape[1]:
-        raise UserError(f"real and generated features differ in dimension: {real.shape[1]} and {fake.shape[1]}.")
-    precision = float((_inside_counts(fake, real, knn_radii(real, k)) > 0).mean())
-    recall = float((_inside_counts(real, fake, knn_radii(fake, k)) > 0).mean())
-    return precision, recall
+    real, fake = _pairs(real, fake)
+    with _search(2 * len(real) + 2 * len(fake), "precision/recall neighbour search") as bar:
+        return _precision_recall(real, fake, k, bar)
 
 
 def density_coverage(real, fake, k: int = 5) -> Tuple[float, float]:
@@ -95,16 +125,9 @@ def density_coverage(real, fake, k: int = 5) -> Tuple[float, float]:
     Returns:
         Tuple[float, float]: (density, in [0, N / k]; coverage, in [0, 1]).
     """
-    real, fake = _features(real, "the real features"), _features(fake, "the generated features")
-    if real.shape[1] != fake.shape[1]:
-        raise UserError(f"real and generated features differ in dimension: {real.shape[1]} and {fake.shape[1]}.")
-    radii = knn_radii(real, k)
-    density = float(_inside_counts(fake, real, radii).sum() / (k * len(fake)))
-    nearest_fake = np.empty(len(real))
-    for start in range(0, len(real), _BLOCK):
-        nearest_fake[start:start + _BLOCK] = _distances(real[start:start + _BLOCK], fake).min(1)
-    coverage = float((nearest_fake <= radii).mean())
-    return density, coverage
+    real, fake = _pairs(real, fake)
+    with _search(2 * len(real) + len(fake), "density/coverage neighbour search") as bar:
+        return _density_coverage(real, fake, k, bar)
 
 
 def prdc(real, fake, k_pr: int = 3, k_dc: int = 5) -> Dict[str, float]:
@@ -119,8 +142,10 @@ def prdc(real, fake, k_pr: int = 3, k_dc: int = 5) -> Dict[str, float]:
     Returns:
         Dict[str, float]: The four values.
     """
-    precision, recall = precision_recall(real, fake, k_pr)
-    density, coverage = density_coverage(real, fake, k_dc)
+    real, fake = _pairs(real, fake)
+    with _search(4 * len(real) + 3 * len(fake), "precision/recall/density/coverage neighbour search") as bar:
+        precision, recall = _precision_recall(real, fake, k_pr, bar)
+        density, coverage = _density_coverage(real, fake, k_dc, bar)
     return {"precision": precision, "recall": recall, "density": density, "coverage": coverage}
 
 

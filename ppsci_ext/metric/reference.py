@@ -35,6 +35,7 @@ import numpy as np
 from ppsci_ext.errors import UserError
 from ppsci_ext.io.atomic import atomic_savez
 from ppsci_ext.metric.fid import feature_statistics
+from ppsci_ext.progress import progress
 
 KEPT_FEATURES = 8000
 
@@ -128,8 +129,12 @@ def cached(path: str, features: Callable[[], np.ndarray], num_images: Optional[i
                 raise UserError(f"cached statistics {path} come from {int(stats['num_images'])} images, not "
                                 f"{num_images}; delete the file (it is recomputed).")
             return stats
-    stats = compact(features())
-    save(path, stats, **info)
+    computed = features()
+    with progress(2, "reference statistics (moments, then the cache file)", unit="step") as bar:
+        stats = compact(computed)
+        bar.update(1)
+        save(path, stats, **info)
+        bar.update(1)
     return from_file(to_file(stats), path)  # exactly what a later run reads (compact_stored, without a recompute)
 
 
@@ -139,9 +144,12 @@ def class_moments(features: np.ndarray, labels: np.ndarray) -> Dict[int, Dict[st
     if len(labels) != len(features):
         raise UserError(f"{len(labels)} labels for {len(features)} images; give one label per image.")
     out = {}
-    for c in np.unique(labels):
-        mu, sigma = feature_statistics(features[labels == c])
-        out[int(c)] = {"mu": mu, "sigma": sigma}
+    classes = np.unique(labels)
+    with progress(len(classes), "reference statistics per class", unit="class") as bar:
+        for c in classes:
+            mu, sigma = feature_statistics(features[labels == c])
+            out[int(c)] = {"mu": mu, "sigma": sigma}
+            bar.update(1)
     return out
 
 

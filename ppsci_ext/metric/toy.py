@@ -18,6 +18,7 @@ import numpy as np
 
 from ppsci_ext.data.toy import check_toy_mode, mode_centers, mode_std
 from ppsci_ext.errors import UserError, check_finite
+from ppsci_ext.progress import progress
 
 
 def _as_numpy(x) -> np.ndarray:
@@ -132,9 +133,15 @@ class ToyMetric:
         fake = _as_numpy(output_dict[self.key])
         check_finite(fake, "the generated points")
         result = {}
-        if self.mode != "swissroll":
-            result.update(mode_coverage(fake, mode_centers(self.mode), mode_std(self.mode)))
-            result["reverse_kl"] = reverse_kl(fake, mode_centers(self.mode))
-        if label_dict is not None and self.key in label_dict:
-            result["swd"] = sliced_wasserstein(fake, _as_numpy(label_dict[self.key]))
+        mixture = self.mode != "swissroll"
+        real = label_dict is not None and self.key in label_dict
+        with progress(2 * mixture + real, "toy metrics (modes, reverse KL, SWD)", unit="metric") as bar:
+            if mixture:
+                result.update(mode_coverage(fake, mode_centers(self.mode), mode_std(self.mode)))
+                bar.update(1)
+                result["reverse_kl"] = reverse_kl(fake, mode_centers(self.mode))
+                bar.update(1)
+            if real:
+                result["swd"] = sliced_wasserstein(fake, _as_numpy(label_dict[self.key]))
+                bar.update(1)
         return result

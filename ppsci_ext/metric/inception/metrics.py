@@ -22,6 +22,7 @@ from ppsci_ext.metric.inception.features import (
 from ppsci_ext.metric.isc import inception_score
 from ppsci_ext.metric.kid import kernel_inception_distance
 from ppsci_ext.metric.prdc import prdc
+from ppsci_ext.progress import progress
 
 METRICS = ("is", "fid", "kid", "prdc")
 
@@ -103,6 +104,8 @@ class InceptionMetrics:
             net.require_logits()  # fail at construction, not after a long evaluation
         self._reference = reference
         self._reference_stats: Optional[Dict[str, np.ndarray]] = None
+        # what the last intra-class FID averaged and left out (see ``intra_class_report``)
+        self.intra_report: Optional[Dict] = None
 
     def reference_statistics(self, label_dict: Optional[dict] = None) -> Dict[str, np.ndarray]:
         """Statistics of the real side (from ``reference``, or from ``label_dict[key]``)."""
@@ -152,6 +155,8 @@ class InceptionMetrics:
                 if self.class_reference is not None:
                     if not label_dict or self.label_key not in label_dict:
                         raise UserError(f"intra-class FID needs the samples' labels under {self.label_key!r}.")
+                    self.intra_report = intra_class_report(label_dict[self.label_key], self.class_reference,
+                                                           self.class_names)
                     result.update(intra_class_fid(out["pool3"], label_dict[self.label_key], self.class_reference,
                                                   self.class_names))
             if "kid" in self.metrics:
@@ -164,9 +169,57 @@ class InceptionMetrics:
 
 
 
+def _labels(labels) -> np.ndarray:
+    return np.asarray(labels.numpy() if hasattr(labels, "numpy") else labels).reshape(-1)
+
+
+def _name(c: int, class_names: Optional[Sequence[str]]) -> str:
+    return class_names[c] if class_names is not None and 0 <= c < len(class_names) else str(c)
+
+
+def intra_class_report(labels, class_reference: Dict[int, Dict[str, np.ndarray]],
+                       class_names: Optional[Sequence[str]] = None) -> Dict:
+    """Which classes intra-class FID averages and which it leaves out (no real images), with their counts.
+
+    Args:
+        labels: ``[N]`` class of each generated sample.
+        class_reference (Dict[int, Dict]): ``{class: {"mu", "sigma"}}`` of the real images (classes without
+            real images are absent).
+        class_names (Optional[Sequence[str]]): Names of the classes. Defaults to the class numbers.
+
+    Returns:
+        Dict: ``classes`` (number averaged), ``of`` (classes generated or with real images) and
+        ``skipped``: a list of ``{"class", "real", "generated"}`` (real is 0: no real image of the class).
+
+    Examples:
+        >>> import numpy as np
+        >>> from ppsci_ext.metric.inception.metrics import intra_class_report
+        >>> intra_class_report([0, 1, 2, 2], {0: {}, 1: {}}, ["a", "b", "c"])
+        {'classes': 2, 'of': 3, 'skipped': [{'class': 'c', 'real': 0, 'generated': 2}]}
+    """
+    labels = _labels(labels)
+    generated, counts = np.unique(labels, return_counts=True)
+    per_class = dict(zip(generated.tolist(), counts.tolist()))
+    every = sorted(set(per_class) | set(class_reference))
+    skipped = [{"class": _name(c, class_names), "real": 0, "generated": int(per_class[c])}
+               for c in every if c not in class_reference]
+    return {"classes": len(every) - len(skipped), "of": len(every), "skipped": skipped}
+
+
+def describe_intra_report(report: Dict) -> str:
+    """The report as the log shows it, e.g. ``mean of 8 of 10 classes; left out (no real images): cat (500 generated)``."""
+    text = f"mean of {report['classes']} of {report['of']} classes"
+    if report["skipped"]:
+        text += "; left out (no real images): " + ", ".join(
+            f"{s['class']} ({s['generated']} generated)" for s in report["skipped"])
+    return text
+
+
 def intra_class_fid(features, labels, class_reference: Dict[int, Dict[str, np.ndarray]],
                     class_names: Optional[Sequence[str]] = None) -> Dict[str, float]:
     """FID of each class's generated samples against that class's real statistics, and their mean.
+
+    Classes without real statistics are left out of the mean (``intra_class_report`` names them).
 
     Args:
         features: ``[N, D]`` features of the generated samples.
@@ -178,18 +231,22 @@ def intra_class_fid(features, labels, class_reference: Dict[int, Dict[str, np.nd
         Dict[str, float]: ``intra_fid_<name>`` per class and ``intra_fid``, their mean.
     """
     features = np.asarray(features)
-    labels = np.asarray(labels.numpy() if hasattr(labels, "numpy") else labels).reshape(-1)
+    labels = _labels(labels)
     if len(labels) != len(features):
         raise UserError(f"{len(labels)} labels for {len(features)} generated samples; give one label per sample.")
     result = {}
-    for c in sorted(class_reference):
-        name = class_names[c] if class_names is not None else str(c)
-        chosen = features[labels == c]
-        if len(chosen) < 2:
-            raise UserError(f"intra-class FID: class {name} has {len(chosen)} generated samples; it needs at "
-                            "least 2 (and thousands for a meaningful value): evaluate more samples.")
-        mu, sigma = feature_statistics(chosen)
-        result[f"intra_fid_{name}"] = frechet_distance(mu, sigma, class_reference[c]["mu"], class_reference[c]["sigma"])
+    classes = sorted(class_reference)
+    with progress(len(classes), "intra-class FID", unit="class") as bar:
+        for c in classes:
+            name = _name(c, class_names)
+            chosen = features[labels == c]
+            if len(chosen) < 2:
+                raise UserError(f"intra-class FID: class {name} has {len(chosen)} generated samples; it needs at "
+                                "least 2 (and thousands for a meaningful value): evaluate more samples.")
+            mu, sigma = feature_statistics(chosen)
+            result[f"intra_fid_{name}"] = frechet_distance(mu, sigma, class_reference[c]["mu"],
+                                                           class_reference[c]["sigma"], what=None)
+            bar.update(1)
     result["intra_fid"] = float(np.mean(list(result.values())))
     return result
 
