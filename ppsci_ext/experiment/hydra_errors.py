@@ -2,7 +2,7 @@
 
 Hydra reports them in several lines, or with a stack trace, and exit status 1.
 ``install()`` swaps Hydra's reporter (``hydra._internal.utils.run_and_report``,
-looked up at call time by ``_run_hydra``) for one that prints them as
+looked up at call time by ``_run_hydra``; through ``ppsci_ext._private``) for one that prints them as
 ``ERROR: ...`` and exits with status 2, like every other user error of this
 package. Exceptions raised inside the example's task function are left to
 Hydra's own reporter, so a bug still shows its stack trace, and
@@ -55,11 +55,11 @@ def one_line(ex: BaseException) -> Optional[str]:
 
 def install() -> None:
     """Route Hydra's configuration and start-up errors through ``one_line`` (idempotent)."""
-    from hydra._internal import utils
+    from ppsci_ext import _private
 
-    if getattr(utils.run_and_report, "_ppsci_ext", False):
+    hydra_report = _private.hydra_reporter()
+    if getattr(hydra_report, "_ppsci_ext", False):
         return
-    hydra_report = utils.run_and_report
 
     def run_and_report(func: Callable[[], Any]) -> Any:
         try:
@@ -73,7 +73,7 @@ def install() -> None:
             sys.exit(2)
 
     run_and_report._ppsci_ext = True
-    utils.run_and_report = run_and_report
+    _private.set_hydra_reporter(run_and_report)
 
 
 def _reraise(ex: BaseException) -> Any:

@@ -32,6 +32,7 @@ import ppsci
 from paddle import io
 from ppsci.utils import logger, misc
 
+from ppsci_ext import _private
 from ppsci_ext import signals
 from ppsci_ext.data.sampler import ArrayBatchSampler
 from ppsci_ext.errors import UserError, check_positive
@@ -54,12 +55,7 @@ def stop_prefetching(constraint: "ppsci.constraint.Constraint") -> None:
     exactly.
     """
     loader_iter, constraint.data_iter = constraint.data_iter, None
-    parts = [getattr(loader_iter, name, None) for name in ("_thread", "_thread_done_event", "_blocking_queue")]
-    if all(part is not None for part in parts):  # Paddle's single-process iterator
-        thread, done, queue = parts
-        done.set()
-        queue.close()  # unblocks the thread if it waits for room in the queue
-        thread.join()
+    _private.stop_loader_thread(loader_iter)
 
 
 def real_batch_sampler(constraint: "ppsci.constraint.Constraint", seed: int, rank: int = 0,
@@ -279,7 +275,7 @@ class AdversarialSolver(ppsci.solver.Solver):
                                  "loss and two optimizers; pass constraint=None for an evaluation-only solver.")
             stop_prefetching(next(iter(constraint.values())))
             optimizers = ppsci.optimizer.OptimizerList((optimizer_g, optimizer_d))
-            optimizers._grad_clip = None  # read when ppsci wraps the optimizer for data-parallel training
+            _private.clear_grad_clip(optimizers)  # read when ppsci wraps the optimizer for data-parallel training
         else:
             optimizers = None
         super().__init__(
@@ -478,14 +474,9 @@ class AdversarialSolver(ppsci.solver.Solver):
     @misc.run_on_eval_mode
     def eval(self, epoch_id: Optional[int] = None):
         """ppsci's ``Solver.eval`` with its summary line as this package prints metrics (counts as integers)."""
-        from ppsci.solver import printer
-
         self.eval_func = ppsci.solver.eval.eval_func
-        ppsci_line, printer.log_eval_info = printer.log_eval_info, log_eval_info  # for this call only
-        try:
+        with _private.eval_printer(log_eval_info):  # for this call only
             result = self.eval_func(self, epoch_id, self.log_freq)
-        finally:
-            printer.log_eval_info = ppsci_line
         shown = ", ".join(f"{key}: {format_value(meter.avg)}" for key, meter in self.eval_output_info.items())
         logger.info(f"[Eval]{f'[Epoch {epoch_id}]' if isinstance(epoch_id, int) else ''}[Avg] {shown}")
         self.eval_output_info.clear()

@@ -237,8 +237,14 @@ def test_checkpoint_of_other_variant(trained, e2e, tmp_path, example_module):
     for phrase in ("MODEL.conditional=true contradicts", "latest_gen.pdparams", "MODEL.conditional=false",
                    "drop MODEL.conditional"):
         assert phrase in str(err.value)
+    # a resume reads the run's MODEL settings: another MODEL.dim is a change of the training, refused as such
     cfg = _config(tmp_path, "TRAIN.epochs=3", "MODEL.dim=16", f"DATA.data_path={e2e['archive']}",
                   f"TRAIN.checkpoint_path={trained / 'checkpoints' / 'latest.pdckpt'}")
+    with pytest.raises(UserError, match=r"was trained with other settings: MODEL.dim: 8 in file, 16 now"):
+        example_module.train(cfg)
+    # forced through, the architecture check names the variant the file holds
+    cfg = _config(tmp_path, "TRAIN.epochs=3", "MODEL.dim=16", f"DATA.data_path={e2e['archive']}",
+                  "TRAIN.allow_resume_changes=true", f"TRAIN.checkpoint_path={trained / 'checkpoints' / 'latest.pdckpt'}")
     with pytest.raises(UserError, match="with MODEL.dim=8, but this run builds an unconditional one with MODEL.dim=16"):
         example_module.train(cfg)
 
