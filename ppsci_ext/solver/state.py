@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import numbers
 import os
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 import paddle
@@ -46,21 +46,25 @@ def optimizer_state(optimizer, layer: nn.Layer) -> Dict[str, Any]:
     state loadable into a freshly built model in any process.
     """
     names = {p.name: name for name, p in layer.named_parameters()}
-    state = {}
-    for key, value in optimizer.state_dict().items():
-        param = next((n for n in names if key.startswith(n + "_")), None)
-        state[names[param] + key[len(param):] if param else key] = value
-    return state
+    return {_renamed(key, names)[0]: value for key, value in optimizer.state_dict().items()}
 
 
 def load_optimizer_state(optimizer, layer: nn.Layer, state: Dict[str, Any]) -> None:
     """Inverse of ``optimizer_state``: restore accumulators into ``optimizer``."""
     names = {name: p.name for name, p in layer.named_parameters()}
-    restored = {}
-    for key, value in state.items():
-        structured = next((n for n in names if key.startswith(n + "_")), None)
-        restored[names[structured] + key[len(structured):] if structured else key] = value
-    optimizer.set_state_dict(restored)
+    optimizer.set_state_dict({_renamed(key, names)[0]: value for key, value in state.items()})
+
+
+def _renamed(key: str, names: Dict[str, str]) -> Tuple[str, Optional[str]]:
+    """The one name mapping of optimizer state: ``<param>_<suffix>`` -> ``names[<param>]_<suffix>``.
+
+    The longest parameter name that prefixes ``key`` wins (``net.1.weight`` and
+    ``net.1.weight_g`` are different parameters). Returns the new key and the
+    matched parameter name (None, with ``key`` unchanged, for keys of no parameter
+    such as the LR schedule's).
+    """
+    param = max((n for n in names if key.startswith(n + "_")), key=len, default=None)
+    return (names[param] + key[len(param):], param) if param is not None else (key, None)
 
 
 def load_checkpoint(path: str) -> Dict[str, Any]:
@@ -223,7 +227,7 @@ def _moment_mismatches(layer: nn.Layer, state: Dict[str, Any]) -> List[str]:
     shapes = {name: list(p.shape) for name, p in layer.named_parameters()}
     lines = []
     for key, value in state.items():
-        name = max((n for n in shapes if key.startswith(n + "_")), key=len, default=None)
+        name = _renamed(key, {n: n for n in shapes})[1]
         if name is not None and "moment" in key[len(name):] and list(value.shape) != shapes[name]:
             lines.append(f"{key} has shape {list(value.shape)}, its parameter {shapes[name]}")
     return lines

@@ -134,3 +134,34 @@ def test_untampered_checkpoint_resumes(good, tmp_path):
     atomic_save(good, str(path))
     solver = make_solver(tmp_path / "resumed", checkpoint_path=str(path))
     assert solver.global_step == 4 and solver.start_epoch == 3
+
+
+def test_optimizer_state_names_take_the_longest_parameter_prefix():
+    from ppsci_ext.solver.state import _renamed
+
+    names = {"linear_1.w_0": "net.0.weight", "linear_1.w_0_g": "net.0.weight_g"}
+    assert _renamed("linear_1.w_0_moment1_0", names) == ("net.0.weight_moment1_0", "linear_1.w_0")
+    assert _renamed("linear_1.w_0_g_moment1_0", names) == ("net.0.weight_g_moment1_0", "linear_1.w_0_g")
+    assert _renamed("LR_Scheduler", names) == ("LR_Scheduler", None)
+    assert _renamed("linear_1.w_0", names) == ("linear_1.w_0", None)  # the parameter itself: no suffix
+
+
+def test_optimizer_state_round_trips_into_a_fresh_layer():
+    import paddle
+
+    from ppsci_ext.solver.state import load_optimizer_state, optimizer_state
+
+    def build():
+        layer = paddle.nn.Sequential(paddle.nn.Linear(3, 4), paddle.nn.Linear(4, 2))
+        return layer, paddle.optimizer.Adam(parameters=layer.parameters())
+
+    layer, opt = build()
+    layer(paddle.ones([5, 3])).sum().backward()
+    opt.step()
+    saved = optimizer_state(opt, layer)
+    assert {"0.weight_moment1_0", "1.bias_moment2_0"} <= set(saved)  # structured names, not runtime ones
+    fresh, fresh_opt = build()  # other runtime names in this process
+    load_optimizer_state(fresh_opt, fresh, saved)
+    again = optimizer_state(fresh_opt, fresh)
+    for key in ("0.weight_moment1_0", "1.bias_moment2_0"):
+        np.testing.assert_array_equal(again[key].numpy(), saved[key].numpy())
