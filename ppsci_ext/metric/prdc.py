@@ -54,7 +54,7 @@ def knn_radii(x: np.ndarray, k: int, bar=None) -> np.ndarray:
     for start in range(0, len(x), _BLOCK):
         d = _distances(x[start:start + _BLOCK], x)
         # column k of the sorted row: column 0 is the point itself (distance 0)
-        radii[start:start + _BLOCK] = np.partition(d, k - 1, axis=1)[:, k - 1]
+        radii[start:start + _BLOCK] = np.partition(d, k, axis=1)[:, k]
         if bar is not None:
             bar.update(len(d))
     return radii
