@@ -218,6 +218,18 @@ class Experiment:
         """Provenance entries of metrics.json (the data, the number of samples, ...)."""
         return {}
 
+    # Generated samples of the protocol the docs compare with (None: no published protocol for this data).
+    protocol_samples: Optional[int] = None
+    samples_key = "EVAL.num_samples"  # the key that sets how many samples are scored
+
+    def sample_sizes(self) -> Dict[str, Dict[str, int]]:
+        """``{metric group: {"generated": N, "real": M}}`` of the last validator built (``real_kept``: KID / PRDC)."""
+        return {}
+
+    def metric_notes(self) -> Dict[str, str]:
+        """Words shown in brackets after a metric in the eval log line (e.g. the classes intra-FID averages)."""
+        return {}
+
     # ------------------------------------------------------------------ settings
     def yaml_model_settings(self) -> Dict[str, Any]:
         """MODEL settings as the config gives them."""
@@ -346,6 +358,9 @@ class Experiment:
     def write_metrics(self, metrics: Dict[str, float], **info) -> str:
         """Write ``metrics.json`` atomically: the metrics plus provenance (weights, step, data)."""
         path = os.path.join(self.output_dir, "metrics.json")
+        sizes = computed_sizes(metrics, self.sample_sizes())
+        if sizes:
+            info["sample_sizes"] = sizes
         atomic_write_json({"metrics": metrics, **info}, path)
         return path
 
@@ -415,7 +430,10 @@ class Experiment:
         extra = self.after_eval(solver, settings)
         path = self.write_metrics(metrics, generator=str(gen_path), critic=str(dis_path) if dis_path else None,
                                   model=settings, **self.result_info(), **extra)
-        shown = ", ".join(f"{k} {v:.4g}" for k, v in metrics.items()) or "no metrics"
+        shown = describe_metrics(metrics, self.sample_sizes(), self.metric_notes())
+        warning = below_protocol(metrics, self.sample_sizes(), self.protocol_samples, self.samples_key)
+        if warning:
+            logger.warning(warning)
         logger.message(f"Evaluated {gen_path} ({solver.weights_label}): {shown}. Results in {self.output_dir} "
                        f"({os.path.basename(path)}, pictures).")
         return metrics
@@ -432,3 +450,48 @@ class Experiment:
         from ppsci_ext.experiment import deploy
 
         return deploy.infer(self)
+
+
+def computed_sizes(metrics: Dict[str, float], sizes: Dict[str, Dict[str, int]]) -> Dict[str, Dict[str, int]]:
+    """The sample sizes of the metric groups that were computed (a group without a metric has none)."""
+    return {group: dict(size) for group, size in sizes.items() if any(k.startswith(group + ".") for k in metrics)}
+
+
+def _size_text(size: Dict[str, int]) -> str:
+    generated, real = size.get("generated"), size.get("real")
+    text = f"n={generated}" if real is None or real == generated else f"n={generated} generated, {real} real"
+    kept = size.get("real_kept")
+    if kept is not None and kept != real:
+        text += f"; KID/PRDC on {kept} real"
+    return text
+
+
+def describe_metrics(metrics: Dict[str, float], sizes: Dict[str, Dict[str, int]], notes: Dict[str, str]) -> str:
+    """The eval log line's metrics, each group followed by its sample sizes.
+
+    Example: ``mnist.score 9.064, mnist.frechet 5.03 (n=10000)``.
+    """
+    groups: Dict[str, List[str]] = {}
+    for key, value in metrics.items():
+        note = f" ({notes[key]})" if key in notes else ""
+        groups.setdefault(key.split(".")[0], []).append(f"{key} {value:.4g}{note}")
+    parts = []
+    for group, shown in groups.items():
+        size = f" ({_size_text(sizes[group])})" if group in sizes else ""
+        parts.append(", ".join(shown) + size)
+    return ", ".join(parts) or "no metrics"
+
+
+def below_protocol(metrics: Dict[str, float], sizes: Dict[str, Dict[str, int]], protocol: Optional[int],
+                   key: str = "EVAL.num_samples") -> str:
+    """A one-line warning when fewer samples were scored than the protocol the docs compare with, else ''."""
+    if not protocol:
+        return ""
+    low = {g: s["generated"] for g, s in computed_sizes(metrics, sizes).items()
+           if s.get("generated", protocol) < protocol}
+    if not low:
+        return ""
+    n = min(low.values())
+    return (f"{n} generated samples scored ({', '.join(sorted(low))}), fewer than the {protocol} of the protocol the "
+            f"documented figures use: these numbers are not comparable with them (docs/metrics.md, \"Sample size\"); "
+            f"set {key}={protocol} to compare.")

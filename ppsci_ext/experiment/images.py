@@ -278,7 +278,9 @@ class ImagesExperiment(Experiment):
         n = ev.num_samples_train if training else ev.num_samples
         n_real = len(stats["features"]) if stats is not None and "features" in stats else n
         self._check_sample_sizes(n, n_real, training, bool(prdc), k if intra else 0)
-        scorer = metric.InceptionMetrics(
+        self._sizes = {"inception": {"generated": n, **({} if stats is None else {
+            "real": int(stats["num_images"]) if "num_images" in stats else n_real, "real_kept": n_real})}}
+        self._scorer = scorer = metric.InceptionMetrics(
             weights, metrics=self.scored + prdc, key="img", reference=stats,
             batch_size=ev.inception_batch_size, is_splits=ev.is_splits, kid_subsets=ev.kid_subsets,
             kid_subset_size=self.kid_subset_size or ev.kid_subset_size,
@@ -400,11 +402,31 @@ class ImagesExperiment(Experiment):
         return save_image_grid(path, solver.model.generate(inputs, rows * steps), rows, steps,
                                value_range=(-1.0, 1.0), row_labels=names)
 
+    @property
+    def protocol_samples(self) -> Optional[int]:
+        return 50000 if self.name == "cifar10" else None  # IS / FID of the published CIFAR-10 figures
+
+    def sample_sizes(self) -> Dict[str, Dict[str, int]]:
+        return getattr(self, "_sizes", {})
+
+    def _intra_report(self) -> Optional[Dict]:
+        scorer = getattr(self, "_scorer", None)
+        return scorer.intra_report if scorer is not None else None
+
+    def metric_notes(self) -> Dict[str, str]:
+        report = self._intra_report()
+        return {"inception.intra_fid": metric.inception.metrics.describe_intra_report(report)} if report else {}
+
     def result_info(self) -> Dict[str, Any]:
         ev = self.config.EVAL
         n = ev.num_samples if self.mode == "eval" else ev.num_samples_train
-        info = {"data": str(self.config.DATA.data_path), "num_samples": n, "inception_weights": self.inception_weights,
-                "kid_subset_size": self.kid_subset_size if "kid" in self.scored else None}
+        info = {"data": str(self.config.DATA.data_path)}
+        if self.scored and self.inception_weights:  # no Inception metric computed: no claims about them
+            info.update({"num_samples": n, "inception_weights": self.inception_weights,
+                         "kid_subset_size": self.kid_subset_size if "kid" in self.scored else None})
+        report = self._intra_report()
+        if report:
+            info["intra_fid"] = report
         for (path, _, _), found in self._sets.items():
             info.setdefault("data_sets", {})[path] = {"images": int(len(found.images)), "digest": found.digest,
                                                      "skipped": len(found.skipped)}

@@ -77,6 +77,7 @@ class MNISTExperiment(Experiment):
     def validator(self, settings: Dict[str, Any], training: bool):
         ev = self.config.EVAL
         real_test = self._read("test")
+        self._real_count = len(real_test)
         rng = np.random.default_rng(self.seed + 1)
         noise = {"z": rng.standard_normal((ev.num_samples, settings["noise_dim"])).astype(np.float32)}
         metrics = {}
@@ -130,3 +131,13 @@ class MNISTExperiment(Experiment):
 
     def result_info(self) -> Dict[str, Any]:
         return {"data": "mnist", "num_samples": self.config.EVAL.num_samples}
+
+    protocol_samples = 10000
+
+    def sample_sizes(self) -> Dict[str, Dict[str, int]]:
+        real = getattr(self, "_real_count", None)
+        if real is None:
+            return {}
+        size = {"generated": self.config.EVAL.num_samples, "real": real,
+                "real_kept": min(real, metric.reference.KEPT_FEATURES)}
+        return {"mnist": dict(size), "inception": dict(size)}

@@ -270,6 +270,13 @@ class ToyExperiment(Experiment):
         samples = solver.model.generator.to_data(fake).astype(np.float64)
         return {"sample_mean": samples.mean(0).tolist(), "sample_std": samples.std(0).tolist()}
 
+    protocol_samples = 10000
+    samples_key = "DATA.num_eval_samples"
+
+    def sample_sizes(self) -> Dict[str, Dict[str, int]]:
+        n = self._eval_count()
+        return {"toy": {"generated": n, "real": n}, "prdc": {"generated": n, "real": n}}
+
     def result_info(self) -> Dict[str, Any]:
         if not self.file_mode:
             return {"data": self.config.DATA.mode, "num_samples": self.config.DATA.num_eval_samples}

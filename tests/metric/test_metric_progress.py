@@ -199,3 +199,32 @@ def test_show_draws_the_bar_until_closed(monkeypatch, capsys):
     assert capsys.readouterr().err.endswith("\n")  # the drawn line is finished
     assert bar.show() is False
     assert capsys.readouterr().err == ""
+
+
+# --- intra-class FID names what it leaves out -----------------------------------------------------------
+
+
+def test_intra_class_report_names_classes_without_real_images():
+    from ppsci_ext.metric.inception.metrics import describe_intra_report, intra_class_report
+
+    labels = np.array([0, 1, 2, 3, 2, 3, 3])
+    ref = {0: {}, 1: {}}
+    report = intra_class_report(labels, ref, ["cat", "dog", "eel", "fox"])
+    assert report == {"classes": 2, "of": 4, "skipped": [{"class": "eel", "real": 0, "generated": 2},
+                                                         {"class": "fox", "real": 0, "generated": 3}]}
+    assert describe_intra_report(report) == ("mean of 2 of 4 classes; left out (no real images): eel (2 generated), "
+                                             "fox (3 generated)")
+    full = intra_class_report(np.array([0, 1, 1]), ref)
+    assert full == {"classes": 2, "of": 2, "skipped": []}
+    assert describe_intra_report(full) == "mean of 2 of 2 classes"
+    assert intra_class_report(np.array([5]), {}, ["a"])["skipped"] == [{"class": "5", "real": 0, "generated": 1}]
+
+
+def test_intra_class_fid_averages_only_classes_with_real_statistics():
+    rng = np.random.default_rng(1)
+    features = rng.standard_normal((9, 2))
+    labels = np.array([0, 0, 0, 1, 1, 1, 2, 2, 2])
+    ref = {0: {"mu": np.zeros(2), "sigma": np.eye(2)}, 1: {"mu": np.ones(2), "sigma": np.eye(2)}}
+    result = intra_class_fid(features, labels, ref)
+    assert set(result) == {"intra_fid_0", "intra_fid_1", "intra_fid"}
+    assert result["intra_fid"] == pytest.approx((result["intra_fid_0"] + result["intra_fid_1"]) / 2, rel=1e-12)
