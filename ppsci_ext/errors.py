@@ -38,10 +38,14 @@ def on_user_error(action: Callable[[], object]) -> None:
     ON_USER_ERROR.append(action)
 
 
-def report(line: str) -> None:
-    """Print the one-line ``ERROR:`` to stderr and append it to the run's log (see ``ERROR_LOGS``)."""
+def report(line: str, refused: bool = True) -> None:
+    """Print the one-line ``ERROR:`` to stderr and append it to the run's log (see ``ERROR_LOGS``).
+
+    ``refused``: the run ended on a user error, so the ``ON_USER_ERROR`` tidying runs first
+    (a stop by a signal keeps everything the run made, its log included).
+    """
     print(line, file=sys.stderr, flush=True)
-    for action in ON_USER_ERROR:
+    for action in ON_USER_ERROR if refused else ():
         try:
             action()
         except OSError:
@@ -84,18 +88,18 @@ def exit_on_user_error(func: Callable) -> Callable:
                     f"another output_dir=...; finished checkpoints are intact.")
             sys.exit(2)
         except Stopped as e:
-            _report(str(e))
+            _report(str(e), refused=False)
             sys.exit(e.exit_status)
         except KeyboardInterrupt:  # a SIGINT that came where the handler was not installed (another thread's block)
-            _report(str(Stopped(signal.SIGINT)))
+            _report(str(Stopped(signal.SIGINT)), refused=False)
             sys.exit(128 + signal.SIGINT)
 
     return wrapper
 
 
-def _report(message: str) -> None:
+def _report(message: str, refused: bool = True) -> None:
     """Report ``message`` as one line, whatever it quotes (``report``: stderr, the tidying, the run's log)."""
-    report(" ".join(message.split()))
+    report(" ".join(message.split()), refused)
 
 
 def check_positive(value, name: str, whole: bool = False) -> None:

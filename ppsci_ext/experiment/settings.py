@@ -167,7 +167,24 @@ def from_hydra(cfg: DictConfig, keys: Sequence[Key]) -> Settings:
     if output_dir:
         folders.discard_on_refusal(output_dir, made_for_the_run="output_dir" not in given)
     masked = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"]) if "hydra" in cfg else cfg
+    job_dir = multirun_job_dir()
+    if job_dir is not None:  # -m: each job writes into its own folder below output_dir
+        masked = OmegaConf.merge(masked, {"output_dir": job_dir})
     return check(masked, keys, given)
+
+
+def multirun_job_dir() -> Optional[str]:
+    """Under ``-m`` (Hydra's multirun), this job's folder (``output_dir/<job number>``); None otherwise."""
+    try:
+        from hydra.core.hydra_config import HydraConfig
+        from hydra.types import RunMode
+
+        hydra_cfg = HydraConfig.get()
+    except Exception:  # noqa: BLE001 - not under @hydra.main (a config composed by hand)
+        return None
+    if hydra_cfg.mode != RunMode.MULTIRUN:
+        return None
+    return str(hydra_cfg.runtime.output_dir)
 
 
 def example_yaml(name: str) -> str:
@@ -215,20 +232,11 @@ def from_values(name: str, keys: Sequence[Key], values: Mapping[str, Any]) -> Se
 
 
 def stored_settings(stored_yaml: Any, path: str) -> Dict[str, Any]:
-    """The flat settings stored in a checkpoint (its config YAML), read without running any YAML tag."""
-    if not isinstance(stored_yaml, str):
-        raise UserError(f"{path} stores no readable config (it was edited or damaged); resume needs the settings "
-                        "of the run, so start a new run from its *_gen.pdparams weights instead.")
-    try:
-        stored = OmegaConf.to_container(OmegaConf.create(stored_yaml), resolve=False)
-    except Exception as e:  # noqa: BLE001 - any parser error of a damaged or hostile file
-        first = (str(e).strip().splitlines() or [""])[0]
-        raise UserError(f"{path} stores a config that is not plain YAML ({type(e).__name__}: {first}); it was "
-                        "edited or is damaged, and nothing of it was run. Start a new run instead.") from None
-    if not isinstance(stored, dict):
-        raise UserError(f"{path} stores a config that is not a mapping; it was edited or is damaged. Start a new "
-                        "run instead.")
-    return flatten(stored)
+    """The flat settings stored in a checkpoint (its config YAML), read without running any YAML tag
+    (``io.weights.parse_stored_config``)."""
+    from ppsci_ext.io.weights import parse_stored_config
+
+    return flatten(OmegaConf.to_container(parse_stored_config(stored_yaml, path), resolve=False))
 
 
 def resume_changes(stored: Mapping[str, Any], given: Mapping[str, Any]) -> Tuple[List[str], List[str]]:

@@ -251,3 +251,15 @@ def test_the_readme_resume_line_runs_as_written(tmp_path):
     state = paddle.load(str(tmp_path / "runs" / "toy128_more" / "checkpoints" / "latest.pdckpt"))
     assert state["epoch"] == 20 and state["global_step"] == 60
     assert "batch_size: 128" in state["config"] and "width: 16" in state["config"]
+
+
+def test_a_stop_by_a_signal_keeps_the_folder(tmp_path, monkeypatch, capsys):
+    """The tidying of a refused run never runs for a stop (Ctrl-C before the first checkpoint keeps the log)."""
+    ran = []
+    log = tmp_path / "train.log"
+    monkeypatch.setattr(errors, "ON_USER_ERROR", [lambda: ran.append("tidied")])
+    monkeypatch.setattr(errors, "ERROR_LOGS", [str(log)])
+    errors.report("Stopped by SIGINT ...", refused=False)
+    assert ran == [] and log.read_text() == "Stopped by SIGINT ...\n"
+    errors.report("ERROR: refused")
+    assert ran == ["tidied"]
