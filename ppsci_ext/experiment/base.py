@@ -361,7 +361,7 @@ class Experiment:
         sizes = computed_sizes(metrics, self.sample_sizes())
         if sizes:
             info["sample_sizes"] = sizes
-        atomic_write_json({"metrics": metrics, **info}, path)
+        atomic_write_json({"metrics": metrics, "experiment": self.name, "seed": self.seed, **info}, path)
         return path
 
     # ---------------------------------------------------------------------- eval

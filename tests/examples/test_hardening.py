@@ -121,7 +121,7 @@ def test_a_new_run_never_replaces_a_finished_one(tmp_path):
     assert run_example("wgangp_toy.py", f"output_dir={out}", "TRAIN.epochs=1", *SMALL, cwd=str(tmp_path)).returncode == 0
     before = _digests(out / "checkpoints")
     line = one_error(run_example("wgangp_toy.py", f"output_dir={out}", "TRAIN.epochs=1", *SMALL, cwd=str(tmp_path)))
-    for phrase in ["holds the checkpoints of another run", f"TRAIN.checkpoint_path={out / 'checkpoints' / 'latest.pdckpt'}",
+    for phrase in ["holds the files of another run", f"TRAIN.checkpoint_path={out / 'checkpoints' / 'latest.pdckpt'}",
                    "TRAIN.overwrite=true"]:
         assert phrase in line, line
     assert _digests(out / "checkpoints") == before
@@ -317,7 +317,7 @@ def _bad_image_inputs(root):
     (root / "corrupt").mkdir()
     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(root / "corrupt" / "a.png")
     (root / "corrupt" / "b.png").write_bytes(b"\x89PNG\r\n\x1a\nthis is no PNG")
-    cases["corrupt"] = (root / "corrupt", "b.png' (UnidentifiedImageError")
+    cases["corrupt"] = (root / "corrupt", "b.png' (not an image: Pillow cannot identify its format)")
     cases["one image"] = (root / "corrupt" / "a.png", "is one image file; give the folder")
     (root / "mixed").mkdir()
     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(root / "mixed" / "a.png")

@@ -95,7 +95,7 @@ def test_declared_ranges_are_the_documented_ones():
         assert keys[path].problem(good) is None, path
         assert keys[path].problem(bad) is not None, path
     assert keys["TRAIN.ema.decay"].problem(0) is not None and keys["TRAIN.beta1"].problem(1) is not None
-    assert keys["mode"].choices == ("train", "eval")
+    assert keys["mode"].choices == ("train", "eval", "export", "infer")
     assert keys["device"].nullable and not keys["TRAIN.batch_size"].nullable
 
 
