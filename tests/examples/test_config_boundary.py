@@ -134,11 +134,12 @@ def test_resume_refuses_changed_training_settings_unless_allowed(run, tmp_path):
     ("TRAIN.swa.use_swa=true", ["TRAIN.swa.use_swa=True", "TRAIN.ema.use_ema=true"]),
     ("TRAIN.pretrained_model_path=w.pdparams", ["TRAIN.pretrained_model_path", "TRAIN.checkpoint_path"]),
     ("TRAIN.update_freq=2", ["TRAIN.update_freq=2", "TRAIN.batch_size"]),
-    ("INFER.export_path=./x", ["INFER.export_path", "mode=eval"]),
+    ("INFER.batch_size=0", ["INFER.batch_size=0 is not allowed", "whole number >= 1 or null"]),
+    ("INFER.device=ipu", ["INFER.device='ipu' is not allowed", "cpu, gpu, npu, xpu, sdaa"]),
     ("EVAL.compute_metric_by_batch=true", ["EVAL.compute_metric_by_batch"]),
     ("MODEL.width=0", ["MODEL.width=0 is not allowed", "whole number >= 1"]),
     ("MODEL.width=abc", ["MODEL.width='abc' is not allowed"]),
-    ("mode=evaluate", ["mode='evaluate' is not allowed", "train, eval"]),
+    ("mode=evaluate", ["mode='evaluate' is not allowed", "train, eval, export, infer"]),
     ("TRAIN.batch_size=1.5", ["TRAIN.batch_size=1.5 is not allowed"]),
     ("TRAIN.beta1=2", ["TRAIN.beta1=2 is not allowed", "< 1"]),
     ("LOSS.gp_lambda=nan", ["LOSS.gp_lambda=nan is not allowed"]),
@@ -184,7 +185,9 @@ def test_help_lists_the_package_keys(tmp_path, script):
     for key in ["TRAIN.batch_size=", "TRAIN.n_critic=", "LOSS.gp_lambda=", "EVAL.pretrained_gen_model_path=",
                 "use_tbd=", "TRAIN.allow_resume_changes="]:
         assert key in text, key
-    for unused in ["amp_level", "INFER.", "update_freq", "start_eval_epoch", "swa"]:
+    for key in ["INFER.batch_size=", "INFER.engine=", "INFER.num_samples=", "INFER.pdmodel_path="]:
+        assert key in text, key
+    for unused in ["amp_level", "update_freq", "start_eval_epoch", "swa"]:
         assert unused not in text.split("Also honoured")[0], unused
     assert os.listdir(tmp_path) == []
 
