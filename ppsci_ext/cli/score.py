@@ -9,10 +9,16 @@
 The inputs may also be given by position (``ppsci-ext-score IMAGES [REFERENCE] ...``), and
 ``python -m ppsci_ext.cli.score`` is the same command.
 
-An input is a folder of images (PNG, JPEG, BMP; read in name order) or an
-``.npz`` holding one uint8 image array (``--key`` picks one of several). The
-reference may also be a statistics ``.npz`` (``mu``, ``sigma`` and, for KID,
-``features``) written by ``--save-stats``.
+An input is a folder of images (PNG, JPEG, BMP; read in name order; a folder
+of class sub-folders, the layout ``wgangp_images.py`` trains on, is read
+recursively) or an ``.npz`` holding one uint8 image array (``--key`` picks one
+of several). The reference may also be a statistics ``.npz`` (``mu``,
+``sigma`` and, for KID, ``features``) written by ``--save-stats``.
+
+Every check that depends on the data (sizes against ``--kid-subset-size``,
+``--prc``'s neighbours, FID's two images) runs after the inputs are read and
+before the network is loaded; ``--is-splits`` is checked once the weights are
+known to have the fc layer IS needs, before any feature is extracted.
 """
 
 from __future__ import annotations
@@ -46,10 +52,52 @@ from ppsci_ext.metric.isc import inception_score
 from ppsci_ext.metric.kid import kernel_inception_distance
 from ppsci_ext.metric.prdc import prdc
 
+# Neighbours of density / coverage (precision / recall use 3): each side needs more points.
+PRDC_K = 5
+
+
+def read_folder(folder: str) -> np.ndarray:
+    """The images of a folder as ``[N, H, W, 3]`` uint8: its own images, or those of its sub-folders (recursive).
+
+    A folder that holds images is read as before (name order, not recursive); one that holds
+    none but has sub-folders of images (``class/image.png``, the layout of ``wgangp_images.py``)
+    is read recursively, in path order. Every image must be readable and of one size.
+    """
+    from ppsci_ext.data.image_sets import list_image_files, open_image, why_unreadable
+
+    try:
+        direct = [n for n in os.listdir(folder) if n.lower().endswith(IMAGE_EXTENSIONS)]
+        subfolders = [n for n in os.listdir(folder) if os.path.isdir(os.path.join(folder, n))]
+    except OSError:
+        direct, subfolders = [], []
+    if direct or not subfolders:
+        return read_image_folder(folder)  # flat (its messages for an empty or image-less folder)
+    try:
+        files, _, _ = list_image_files(folder, bad_images="stop")
+    except UserError:
+        return read_image_folder(folder)  # nothing below either: the flat reader's message
+    files = [f for f in files if f.lower().endswith(IMAGE_EXTENSIONS)]
+    if not files:
+        return read_image_folder(folder)
+    images = []
+    for name in files:
+        path = os.path.join(folder, name)
+        try:
+            images.append(np.asarray(open_image(path).convert("RGB")))
+        except Exception as e:  # Pillow raises OSError, ValueError, SyntaxError, ...
+            raise UserError(f"cannot read image {path!r} ({why_unreadable(e)}); remove or replace it.") from None
+        if images[-1].shape != images[0].shape:
+            raise UserError(
+                f"{files[0]} is {images[0].shape[1]}x{images[0].shape[0]} but {name} is "
+                f"{images[-1].shape[1]}x{images[-1].shape[0]} (in {folder!r}); score images of one size."
+            )
+    return np.stack(images)
+
+
 def read_input(path: str, key: Optional[str] = None) -> Dict[str, np.ndarray]:
     """Images (``{"images": ...}``) or statistics (``{"mu", "sigma", ...}``) from a folder or an ``.npz``."""
     if os.path.isdir(path):
-        return {"images": read_image_folder(path)}
+        return {"images": read_folder(path)}
     if not os.path.isfile(path):
         raise UserError(f"{path!r} is neither a folder of images nor an .npz file.")
     if path.lower().endswith(IMAGE_EXTENSIONS):
@@ -104,7 +152,8 @@ def score(
             on the pool3 features.
 
     Returns:
-        Dict[str, float]: ``num_images`` of input1, and ``is_mean``/``is_std``, ``fid``, ``kid_mean``/``kid_std``,
+        Dict[str, float]: ``num_images`` of input1, ``num_images_input2`` with a second input (its images, or
+            the count its statistics record; None when they record none), and ``is_mean``/``is_std``, ``fid``, ``kid_mean``/``kid_std``,
             ``precision``/``recall``/``density``/``coverage`` as requested.
     """
     if not (isc or fid or kid or prc or save_stats):
@@ -112,38 +161,90 @@ def score(
     if (fid or kid or prc) and not input2:
         raise UserError("FID, KID and precision/recall need a second input (--input2): reference images or a "
                         "statistics .npz.")
-    weights = resolve_inception_weights(weights)
-    net = load_inception(weights)
     first = read_input(input1, key)
     if "images" not in first:
         raise UserError(f"{input1!r} holds statistics, not images; the first input must be images.")
+    second = read_input(input2, key) if (fid or kid or prc) else None
+    weights = resolve_inception_weights(weights)  # a path is checked at once; the network loads only later
+    check_sizes(input1, len(first["images"]), input2, second, fid, kid, prc, kid_subset_size)
+    if second is not None and "images" not in second:
+        check_same_weights(second, weights, repr(input2))
+    net = load_inception(weights)
+    if isc:  # IS needs the fc layer, which only the weights tell, then enough images for its splits
+        net.require_logits()
+        check_is_splits(input1, len(first["images"]), is_splits)
     out = inception_outputs(first["images"], net, batch_size, logits=isc)
     result: Dict[str, float] = {"num_images": len(out["pool3"])}
+    if second is not None:
+        result["num_images_input2"] = input2_count(second)
     if isc:
         result["is_mean"], result["is_std"] = inception_score(out["logits"], is_splits)
     if save_stats:
         save_statistics(save_stats, statistics_of(out["pool3"]), weights_digest=weights_digest(weights))
-    if fid or kid or prc:
-        second = read_input(input2, key)
+    if second is not None:
         if "images" in second:
             second = statistics_of(inception_outputs(second["images"], net, batch_size,
                                                      what="Inception features of input2")["pool3"])
-        else:
-            check_same_weights(second, weights, repr(input2))
         if fid:
             mu, sigma = feature_statistics(out["pool3"])
             result["fid"] = frechet_distance(mu, sigma, second["mu"], second["sigma"])
         if kid:
-            if "features" not in second:
-                raise UserError(f"{input2!r} has no features for KID; recompute it with --save-stats.")
             result["kid_mean"], result["kid_std"] = kernel_inception_distance(
                 out["pool3"], second["features"], kid_subsets, kid_subset_size
             )
         if prc:
-            if "features" not in second:
-                raise UserError(f"{input2!r} has no features for precision/recall; recompute it with --save-stats.")
             result.update(prdc(second["features"], out["pool3"]))
     return result
+
+
+def input2_count(second: Dict[str, np.ndarray]) -> Optional[int]:
+    """Images behind the second input: its images, or the ``num_images`` a statistics file records (else None)."""
+    if "images" in second:
+        return int(len(second["images"]))
+    return int(second["num_images"]) if "num_images" in second else None
+
+
+def check_is_splits(input1: str, n1: int, is_splits: int) -> None:
+    """--is-splits may not exceed input1's images (checked once the weights are known to have the fc layer)."""
+    if is_splits > n1:
+        raise UserError(f"--is-splits {is_splits} exceeds the {n1} images of input1 {input1!r}; give --is-splits "
+                        f"{n1} or fewer (10 is the protocol's, with 50,000 images).")
+
+
+def check_sizes(input1: str, n1: int, input2: Optional[str], second: Optional[Dict[str, np.ndarray]],
+                fid: bool, kid: bool, prc: bool, kid_subset_size: int) -> None:
+    """The options that depend on the data, checked before the network is loaded; messages name the flags.
+
+    Raises:
+        UserError: A statistics file without the features KID / --prc need, FID of a single image,
+            --prc with too few images for its neighbours, or a --kid-subset-size above the smaller side.
+    """
+    if fid and n1 < 2:
+        raise UserError(f"--fid needs N >= 2 images in input1 {input1!r} (it has {n1}) for a covariance; "
+                        "give more images.")
+    if second is None:
+        return
+    if "images" in second:
+        n2, what2 = len(second["images"]), "images"
+    else:
+        for flag, wanted in (("--kid", kid), ("--prc", prc)):
+            if wanted and "features" not in second:
+                raise UserError(f"{input2!r} has no features for {flag} (only mu and sigma); recompute it with "
+                                "--save-stats, or drop " + flag + ".")
+        n2, what2 = (len(second["features"]) if "features" in second else None), "features"
+    if fid and n2 is not None and n2 < 2:
+        raise UserError(f"--fid needs N >= 2 images in input2 {input2!r} (it has {n2}); give more images.")
+    if prc:
+        for side, path, n in (("input1", input1, n1), ("input2", input2, n2)):
+            if n is not None and n <= PRDC_K:
+                raise UserError(f"--prc compares each point with its {PRDC_K} nearest neighbours, so each input "
+                                f"needs more than {PRDC_K} images, but {side} {path!r} has {n}; give more images, "
+                                "or drop --prc.")
+    if kid and n2 is not None and kid_subset_size > min(n1, n2):
+        side, path, n = ("input1", input1, n1) if n1 <= n2 else ("input2", input2, n2)
+        noun = "images" if side == "input1" else what2
+        raise UserError(f"--kid-subset-size {kid_subset_size} exceeds the {n} {noun} of {side} {path!r}, the smaller "
+                        f"set KID draws its subsets from; give --kid-subset-size {n} or fewer (or more images).")
 
 
 # The numeric flags: each a whole number >= 1 (their defaults are the standard protocol's).

@@ -467,7 +467,7 @@ def test_score_command_pieces(fid_weights, reference, tmp_path):
         Image.fromarray(image).save(eight / f"{i:02d}.png")
     prc = score(str(eight), str(eight), fid_weights, prc=True)
     assert (prc["precision"], prc["recall"], prc["coverage"]) == (1.0, 1.0, 1.0)  # a set against itself
-    with pytest.raises(UserError, match="k must be a whole number"):
+    with pytest.raises(UserError, match="--prc compares each point with its 5 nearest neighbours"):
         score(str(folder), str(folder), fid_weights, prc=True)  # 4 images cannot have 5 neighbours
     with pytest.raises(UserError, match="pt_inception"):
         score(str(folder), None, fid_weights, isc=True)
@@ -489,7 +489,9 @@ def test_score_command_line_json(fid_weights, reference, tmp_path):
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
     figures = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert {"num_images", "kid_mean", "kid_std", "precision", "recall", "density", "coverage"} == set(figures)
+    assert {"num_images", "num_images_input2", "kid_mean", "kid_std", "precision", "recall", "density",
+            "coverage"} == set(figures)
+    assert figures["num_images"] == figures["num_images_input2"] == 10
     assert figures["precision"] == figures["recall"] == 1.0  # the same images on both sides
 
 
