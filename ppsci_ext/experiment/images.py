@@ -95,7 +95,7 @@ class ImagesExperiment(Experiment):
         if not d.data_path:
             what = "to train on" if self.mode == "train" else "the samples are scored against"
             scored = ev.inception_weights_path and {"fid", "kid"} & set(ev.metrics) and not ev.reference_path
-            if self.mode == "train" or scored:
+            if self.mode == "train" or (self.mode == "eval" and scored):  # export / infer read no images
                 raise UserError(f"DATA.data_path is not set: give the images {what} (a folder, an .npz / .npy of "
                                 "uint8 images or an idx file), e.g. DATA.data_path=my_pngs/.")
         self.scored = self._scored_metrics()

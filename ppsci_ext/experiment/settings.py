@@ -51,7 +51,7 @@ INVOCATION_KEYS = ("mode", "output_dir", "log_freq", "log_level", "device", "use
                    "TRAIN.checkpoint_path", "TRAIN.allow_resume_changes", "TRAIN.overwrite")
 # Stored keys a resume may change without changing what the next iterations compute (reported, not refused).
 RESUMABLE = ("TRAIN.epochs", "TRAIN.save_freq", "TRAIN.eval_during_train", "TRAIN.eval_freq", "TRAIN.eval_prdc",
-             "TRAIN.monitor", "EVAL.", "VIS.")
+             "TRAIN.monitor", "EVAL.", "VIS.", "INFER.")
 FREE_GROUPS = ("wandb_config",)  # passed on as they are (wandb.init's arguments)
 
 

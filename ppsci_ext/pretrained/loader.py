@@ -21,6 +21,7 @@ from typing import Any, Dict, Optional
 import numpy as np
 
 from ppsci_ext.errors import UserError, about
+from ppsci_ext.io import paddlescience
 
 SHIPPED = {"mnist": ("mnist", "cpu"), "toy-8gaussians": ("toy", "8gaussians"),
            "toy-25gaussians": ("toy", "25gaussians"), "toy-swissroll": ("toy", "swissroll")}
@@ -202,6 +203,8 @@ def load(name_or_path: str) -> Generator:
                         "give one of those names or the path of a .pdckpt / *_gen.pdparams.")
     with about(path):
         obj = load_file(path)
+        if paddlescience.detect(obj) is not None:  # PaddleScience's example's weights, under their own names
+            obj = paddlescience.translate(obj, path, paddlescience.detect(obj))
         state = extract_network(obj, "generator", path)
         stored: Dict[str, Any] = {}
         if isinstance(obj, dict) and obj.get("format") == CHECKPOINT_FORMAT and isinstance(obj.get("config"), str):

@@ -176,3 +176,14 @@ def test_why_cifar10_cannot_be_mapped_their_upsampling_mixes_channels():
                 np.testing.assert_array_equal(up[0, c, i::2, j::2], xs[0, (4 * c + 2 * i + j) % 8])
     nearest = paddle.nn.functional.interpolate(x, scale_factor=2, mode="nearest").numpy()
     assert np.abs(up - nearest).max() > 0.1
+
+
+def test_pretrained_load_reads_paddlescience_toy_weights(tmp_path):
+    """ppsci_ext.pretrained.load understands the PaddleScience example's toy generator file too."""
+    state = toy_state(dim=32)
+    path = tmp_path / "model_generator_toy_8gaussians.pdparams"
+    paddle.save({k: paddle.to_tensor(v) for k, v in state.items()}, str(path))
+    gen = ppsci_ext.pretrained.load(str(path))
+    assert gen.kind == "toy" and gen.settings["width"] == 32
+    z = np.random.default_rng(3).standard_normal((7, 2)).astype(np.float32)  # what sample(7, seed=3) draws
+    np.testing.assert_allclose(gen.sample(7, seed=3), their_toy_forward(state, z), rtol=1e-5, atol=1e-5)
