@@ -62,7 +62,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -70,7 +70,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOY_SCRIPT = os.path.join(ROOT, "examples", "wgangp", "wgangp_toy.py")
 # ppsci_ext.data.TOY_MODES, repeated so that --help needs no Paddle import (a test checks they agree)
 TOY_MODES = ("8gaussians", "25gaussians", "swissroll")
-# the order of the table columns; metrics.json names them toy.<name> and prdc.<name>
+# the order of the table columns (ppsci_ext.metric.summary.METRIC_ORDER, repeated for the same reason; a test checks)
 METRIC_ORDER = ("modes", "high_quality", "reverse_kl", "swd", "precision", "recall", "density", "coverage")
 # keys this script sets on each child's command line, and the option that sets them instead
 SCRIPT_KEYS = {
@@ -86,62 +86,6 @@ TAIL_LINES = 30
 
 
 # ------------------------------------------------------------------ pure helpers
-def metric_name(key: str) -> str:
-    """``toy.swd`` -> ``swd``, ``prdc.precision`` -> ``precision`` (metrics.json prefixes the metric group)."""
-    return key.rsplit(".", 1)[-1]
-
-
-def ordered_names(names: Iterable[str]) -> List[str]:
-    """Metric names in METRIC_ORDER, unknown ones after them in the order first seen."""
-    seen = list(dict.fromkeys(names))
-    return [n for n in METRIC_ORDER if n in seen] + [n for n in seen if n not in METRIC_ORDER]
-
-
-def aggregate_metrics(runs: Sequence[Mapping[str, float]]) -> Dict[str, List[float]]:
-    """The values of each metric over runs (prefixes stripped, in table order); a run lacking a metric is skipped."""
-    values: Dict[str, List[float]] = {}
-    for run in runs:
-        for key, value in run.items():
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                values.setdefault(metric_name(key), []).append(float(value))
-    return {name: values[name] for name in ordered_names(values)}
-
-
-def mean_std(values: Sequence[float]) -> Tuple[float, float]:
-    """Mean and sample standard deviation (ddof=1; NaN for fewer than two values)."""
-    x = np.asarray(values, dtype=np.float64)
-    if x.size == 0:
-        return math.nan, math.nan
-    return float(x.mean()), float(x.std(ddof=1)) if x.size > 1 else math.nan
-
-
-def format_value(value: float) -> str:
-    """One value at 4 significant digits (``8``, ``0.9887``, ``0.0002452``)."""
-    return "-" if value is None or not math.isfinite(value) else f"{value:.4g}"
-
-
-def format_mean_std(values: Sequence[float], decimals: Optional[int] = None) -> str:
-    """``mean ± std``, both rounded to the second significant digit of std (or to ``decimals``); one value alone;
-    ``-`` for none."""
-    mean, std = mean_std(values)
-    if not values or not math.isfinite(mean):
-        return "-"
-    if decimals is not None:
-        return f"{mean:.{decimals}f}" + (f" ± {std:.{decimals}f}" if math.isfinite(std) else "")
-    if not math.isfinite(std):
-        return format_value(mean)
-    if std == 0:
-        return f"{format_value(mean)} ± 0"
-    decimals = min(8, max(0, 1 - math.floor(math.log10(std))))
-    return f"{mean:.{decimals}f} ± {std:.{decimals}f}"
-
-
-def markdown_table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
 def override_key(override: str) -> str:
     """The key of a Hydra override: ``TRAIN.epochs=1`` -> ``TRAIN.epochs`` (also for ``+key=`` and ``~key``)."""
     return override.split("=", 1)[0].lstrip("+~")
@@ -226,30 +170,12 @@ def log_tail(path: str, lines: int = TAIL_LINES) -> str:
 
 
 # ---------------------------------------------------------------------- scoring
-def score(mode: str, samples: np.ndarray, real: np.ndarray, prdc: bool = True) -> Dict[str, float]:
-    """Toy metrics (and precision/recall/density/coverage) of ``samples`` against ``real``, as the experiment scores."""
-    from ppsci_ext.metric import PRDCMetric, ToyMetric
-
-    result = ToyMetric(mode)({"x": samples}, {"x": real})
-    if prdc:
-        result.update(PRDCMetric(key="x")({"x": samples}, {"x": real}))
-    return result
-
-
-def real_floor(mode: str, n: int, draws: int, seed: int, prdc: bool = True) -> List[Dict[str, float]]:
-    """Metrics of ``draws`` independent sets of ``n`` real points, each against another independent set."""
-    from ppsci_ext.data import sample_toy
-
-    runs = []
-    for draw in range(draws):
-        rng = np.random.default_rng([seed, TOY_MODES.index(mode), draw])
-        samples, reference = sample_toy(mode, n, rng), sample_toy(mode, n, rng)
-        runs.append(score(mode, samples, reference, prdc))
-    return runs
-
-
+# Means, std (ddof=1), formatting, Markdown tables and the real-vs-real floor are those of ppsci-ext-summarize:
+# ppsci_ext.metric.summary, imported where used (importing the package loads Paddle; --help needs none).
 def mean_std_cells(runs: Sequence[Mapping[str, float]], names: Sequence[str]) -> List[str]:
     """``mean ± std`` over runs of each metric in names (``-`` where no run has it)."""
+    from ppsci_ext.metric.summary import aggregate_metrics, format_mean_std
+
     values = aggregate_metrics(runs)
     return [format_mean_std(values.get(n, [])) for n in names]
 
@@ -262,6 +188,7 @@ def shipped_table(args) -> None:
     from ppsci_ext.arch import ToyGenerator
     from ppsci_ext.data import sample_toy
     from ppsci_ext.io import load_network
+    from ppsci_ext.metric.summary import format_value, markdown_table, real_floor, toy_scores as score
     from ppsci_ext.pretrained import shipped_weights
 
     @paddle.no_grad()
@@ -404,6 +331,8 @@ def run_all(runs: List[Run], jobs: int) -> None:
 
 def seeds_report(mode: str, runs: Sequence[Run], floor: Optional[Sequence[Mapping[str, float]]], jobs: int) -> str:
     """The Markdown section of one dataset: mean ± std over the seeds, the floor, the per-seed values."""
+    from ppsci_ext.metric.summary import aggregate_metrics, format_mean_std, format_value, markdown_table, ordered_names
+
     ok = [r for r in runs if not r.error]
     failed = [r for r in runs if r.error]
     lines = [f"### {mode}", ""]
@@ -444,6 +373,8 @@ def _int(value) -> str:
 
 
 def _get(metrics: Mapping[str, float], name: str) -> float:
+    from ppsci_ext.metric.summary import metric_name
+
     for key, value in metrics.items():
         if metric_name(key) == name:
             return value
@@ -478,6 +409,7 @@ def seeds_tables(args, overrides: List[str]) -> int:
     floors, floor_time = {}, 0.0
     if args.floor_draws:
         import ppsci_ext  # noqa: F401  (CPU defaults before Paddle loads)
+        from ppsci_ext.metric.summary import real_floor
 
         start = time.time()
         for mode in args.modes:

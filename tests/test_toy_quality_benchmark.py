@@ -29,35 +29,51 @@ def test_toy_modes_match_the_package(tq):
     assert tuple(tq.TOY_MODES) == tuple(TOY_MODES)
 
 
-def test_mean_std_uses_the_sample_std(tq):
-    mean, std = tq.mean_std([1.0, 2.0, 3.0, 4.0])
-    assert mean == 2.5
-    assert std == pytest.approx(math.sqrt(5 / 3))  # ddof=1
-    assert math.isnan(tq.mean_std([0.3])[1])
+def test_metric_order_matches_the_summary(tq):
+    from ppsci_ext.metric.summary import METRIC_ORDER
+
+    assert tuple(tq.METRIC_ORDER) == tuple(METRIC_ORDER)
 
 
-def test_format_mean_std(tq):
-    assert tq.format_mean_std([1.0, 2.0, 3.0]) == "2.0 ± 1.0"
-    assert tq.format_mean_std([7.0, 8.0]) == "7.50 ± 0.71"
-    assert tq.format_mean_std([0.0123, 0.0168, 0.0101]) == "0.0131 ± 0.0034"
-    assert tq.format_mean_std([8.0, 8.0, 8.0]) == "8 ± 0"
-    assert tq.format_mean_std([0.98765]) == "0.9877"  # one value: no std
-    assert tq.format_mean_std([]) == "-"
-    assert tq.format_mean_std([21.0146, 21.0150], decimals=1) == "21.0 ± 0.0"  # wall times
-    assert tq.format_mean_std([21.04], decimals=1) == "21.0"
-
-
-def test_aggregate_strips_prefixes_orders_and_skips_missing(tq):
+# mean_std, format_mean_std, aggregate_metrics: tests/metric/test_summary.py (the benchmark uses those of the package)
+def test_mean_std_cells(tq):
     runs = [
         {"toy.swd": 0.3, "prdc.precision": 0.5, "toy.modes": 7.0, "extra": 1.0},
         {"toy.modes": 8.0, "toy.swd": 0.1},
     ]
-    values = tq.aggregate_metrics(runs)
-    assert list(values) == ["modes", "swd", "precision", "extra"]
-    assert values["modes"] == [7.0, 8.0]
-    assert values["swd"] == [0.3, 0.1]
-    assert values["precision"] == [0.5]
     assert tq.mean_std_cells(runs, ["modes", "precision", "recall"]) == ["7.50 ± 0.71", "0.5", "-"]
+
+
+def test_seeds_report_uses_the_summary_code(tq):
+    """The per-dataset section: mean ± std (ddof=1) over the seeds next to the floor, then the per-seed values."""
+    runs = []
+    for seed, (modes, swd, wall) in enumerate([(8.0, 0.0123, 20.0), (7.0, 0.0168, 22.0), (8.0, 0.0101, 21.0)]):
+        run = tq.Run("8gaussians", seed, f"/w/8gaussians/seed_{seed}", [], wall=wall)
+        run.metrics = {"toy.modes": modes, "toy.swd": swd}
+        run.info = {"step": 4000, "num_samples": 10000}
+        runs.append(run)
+    failed = tq.Run("8gaussians", 3, "/w/8gaussians/seed_3", [], error="exit code 2")
+    floor = [{"modes": 8.0, "swd": 0.007}, {"modes": 8.0, "swd": 0.027}]
+    text = tq.seeds_report("8gaussians", runs + [failed], floor, 2)
+    assert text == "\n".join([
+        "### 8gaussians",
+        "",
+        "3 trainings (seeds 0-2), final weights at generator iteration 4,000, scored on 10,000 points. "
+        "Wall time per run 21.0 ± 1.0 s, one thread each, 2 at a time.",
+        "Failed, left out: seeds 3.",
+        "",
+        "|  | N | modes | swd |",
+        "|---|---|---|---|",
+        "| trained, mean ± std | 3 | 7.67 ± 0.58 | 0.0131 ± 0.0034 |",
+        "| real vs real, mean ± std | 2 | 8 ± 0 | 0.017 ± 0.014 |",
+        "",
+        "| seed | 0 | 1 | 2 |",
+        "|---|---|---|---|",
+        "| modes | 8 | 7 | 8 |",
+        "| swd | 0.0123 | 0.0168 | 0.0101 |",
+        "| wall time (s) | 20 | 22 | 21 |",
+        "",
+    ])
 
 
 def test_child_command_and_env(tq):
