@@ -8,9 +8,58 @@ setting environment defaults; a value the user has already set always wins.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import warnings
+
+# ppsci log messages printed once per process, however often ppsci logs them (it logs this one per data loader).
+ONCE_MESSAGES = ("Auto collation is disabled",)
+
+
+class OnceFilter(logging.Filter):
+    """Drops every repeat of the messages starting with one of ``ONCE_MESSAGES``."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        for start in ONCE_MESSAGES:
+            if message.startswith(start):
+                if start in self.seen:
+                    return False
+                self.seen.add(start)
+        return True
+
+
+def quiet_repeats(name: str = "ppsci") -> None:
+    """Attach ``OnceFilter`` to the logger ``name`` (kept when ppsci's ``init_logger`` replaces its handlers)."""
+    logger = logging.getLogger(name)
+    if not any(isinstance(f, OnceFilter) for f in logger.filters):
+        logger.addFilter(OnceFilter())
+
+
+def plain_colours(stream=None) -> bool:
+    """No ANSI colour codes in ppsci's log lines when they do not go to a terminal (``NO_COLOR=1``).
+
+    ppsci's logger colours its stdout lines with colorlog, which writes the codes
+    into files and pipes too. colorlog honours ``NO_COLOR``; it is set here only
+    when stdout is not a terminal and neither ``NO_COLOR`` nor ``FORCE_COLOR`` is
+    set by the user. Returns whether it was set.
+    """
+    stream = sys.stdout if stream is None else stream
+    if "NO_COLOR" in os.environ or "FORCE_COLOR" in os.environ:
+        return False
+    try:
+        terminal = stream.isatty()
+    except (AttributeError, ValueError):  # no stream, or a closed one
+        terminal = False
+    if terminal:
+        return False
+    os.environ["NO_COLOR"] = "1"
+    return True
 
 
 def _cpu_vendor() -> str:
@@ -39,6 +88,8 @@ def configure_cpu() -> dict:
             set them all, or if Paddle was already loaded and it is too late).
     """
     changed = {}
+    plain_colours()
+    quiet_repeats()
     if "paddle" in sys.modules:
         return changed
     if _cpu_vendor() == "AuthenticAMD" and "MKL_DEBUG_CPU_TYPE" not in os.environ:

