@@ -115,7 +115,10 @@ class ImagesExperiment(Experiment):
             from ppsci.utils import logger
 
             with about(f"{key}={path}"):
-                found, cache = data.cached_image_set(path, resolution, channels, d.bad_images, self._cache_dir())
+                try:
+                    found, cache = data.cached_image_set(path, resolution, channels, d.bad_images, self._cache_dir())
+                except UserError as e:
+                    raise UserError(name_channels_key(str(e))) from None
             logger.message(f"{key}={path}: {found.describe()}" + (f" (cache {cache})" if cache else ""))
             if found.skipped:
                 shown = "; ".join(found.skipped[:5]) + (" ..." if len(found.skipped) > 5 else "")
@@ -160,10 +163,17 @@ class ImagesExperiment(Experiment):
                             f"has {'one class' if found.num_classes == 1 else 'no labels'}; put each class in its "
                             "own sub-folder (or give labels in the .npz), or set MODEL.conditional=false.")
         counts = np.bincount(found.labels, minlength=found.num_classes)
-        few = [f"{found.class_names[k]} ({counts[k]})" for k in range(found.num_classes) if counts[k] < 2]
+        few = [k for k in range(found.num_classes) if counts[k] < 2]
         if few:
-            what = f"the class {few[0]} has" if len(few) == 1 else f"the classes {', '.join(few)} have"
-            raise UserError(f"{key}={found.source}: {what} a single image; an AC-GAN needs at least 2 images of "
+            def images(k):
+                return "a single image" if counts[k] == 1 else "no image"
+
+            if len(few) == 1:
+                what = f"the class {found.class_names[few[0]]} has {images(few[0])}"
+            else:
+                what = "the classes " + ", ".join(f"{found.class_names[k]} ({images(k)})" for k in few) + \
+                    " have fewer than 2 images"
+            raise UserError(f"{key}={found.source}: {what}; an AC-GAN needs at least 2 images of "
                             "every class (per-class FID needs their covariance). Add images, remove the class, or "
                             "set MODEL.conditional=false.")
 
@@ -431,3 +441,12 @@ class ImagesExperiment(Experiment):
             info.setdefault("data_sets", {})[path] = {"images": int(len(found.images)), "digest": found.digest,
                                                      "skipped": len(found.skipped)}
         return info
+
+
+CHANNELS_ADVICE = "set the channels to 3 (convert every image to RGB) or 1 (grayscale)"
+
+
+def name_channels_key(message: str) -> str:
+    """The image reader's advice on mixed channel counts, with the key that sets them (DATA.channels)."""
+    return message.replace(CHANNELS_ADVICE, "set DATA.channels=3 (convert every image to RGB) or DATA.channels=1 "
+                                            "(grayscale)")

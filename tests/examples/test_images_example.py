@@ -142,7 +142,7 @@ def _bad_inputs(tmp_path):
         ("empty folder", [f"DATA.data_path={tmp_path / 'empty'}"], ["holds no images", "it is empty"]),
         ("fewer images than a batch", [f"DATA.data_path={few}"], ["TRAIN.batch_size=4 exceeds the 3 training"]),
         ("class with one image", [f"DATA.data_path={single}", "MODEL.conditional=true"],
-         ["the class b (1) has a single image", "MODEL.conditional=false"]),
+         ["the class b has a single image", "MODEL.conditional=false"]),
         ("mixed channels", [f"DATA.data_path={mixed}"], ["mixes channel counts", "9.png is grayscale"]),
         ("unreadable, stop", [f"DATA.data_path={broken}", "DATA.bad_images=stop"], ["cannot read the image",
                                                                                    "0.png"]),
