@@ -23,7 +23,9 @@ package only sets its own thread default when OMP_NUM_THREADS is unset), --jobs
 WORK/M/seed_S/run.log. It then reads every metrics.json (the last evaluation of
 the run, i.e. its final weights) and prints per dataset a Markdown table of
 every metric as mean ± std (sample std, ddof=1) over the seeds, with N, next to
-the real-vs-real floor, plus the per-seed values and wall times:
+the real-vs-real floor, plus the per-seed values and wall times. Means, std and tables come from
+ppsci_ext/metric/summary.py, as in ``ppsci-ext-summarize``, which summarizes kept runs again
+(``ppsci-ext-summarize WORK/M --floor``) and the jobs of ``wgangp_toy.py -m seed=...`` sweeps:
 
     python benchmarks/toy_quality.py --seeds 5                      # 3 datasets x 5 default trainings
     python benchmarks/toy_quality.py --seeds 5 --modes 25gaussians --jobs 2 --keep --work-dir /tmp/toy5

@@ -141,7 +141,8 @@ def summary_table(metrics: Mapping[str, Mapping], labels: Sequence[str],
     header = ["metric", "N", "mean ± std", "min", "max"] + list(labels) + ([floor_label] if floor is not None else [])
     rows = []
     for key, stats in metrics.items():
-        row = [key, str(stats["n"]), format_stats(stats["mean"], stats["std"]), format_value(stats["min"]), format_value(stats["max"])]
+        row = [key, str(stats["n"]), format_stats(stats["mean"], stats["std"]), format_value(stats["min"]),
+               format_value(stats["max"])]
         row += [format_value(stats["values"].get(label)) for label in labels]
         if floor is not None:
             f = floor.get(key)

@@ -177,7 +177,8 @@ def test_runs_of_other_settings_or_experiments_are_refused(tmp_path, capsys):
     shutil.rmtree(tmp_path / "3")
     write_job(tmp_path, 3, 3, {"mnist.score": 9.0}, info={"experiment": "mnist", "data": "mnist"})
     message = refusal([tmp_path], capsys)
-    assert "experiment: toy in jobs 0, 1, 2, mnist in job 3; data: 8gaussians in jobs 0, 1, 2, mnist in job 3" in message
+    assert ("experiment: toy in jobs 0, 1, 2, mnist in job 3; data: 8gaussians in jobs 0, 1, 2, mnist in job 3"
+            in message)
     shutil.rmtree(tmp_path / "3")
     write_job(tmp_path, 3, 3, {"toy.swd": 0.1}, info={"num_samples": 10000})
     assert "points scored (num_samples): 100 in jobs 0, 1, 2, 10000 in job 3" in refusal([tmp_path], capsys)
