@@ -50,8 +50,24 @@ class CIFAR10Experiment(ImagesExperiment):
         return {**settings, "resolution": 32, "channels": 3, "num_classes": NUM_CLASSES}
 
     def infer_model(self, generator_state: Dict[str, Any]) -> Dict[str, Any]:
+        from ppsci_ext.arch.paddlescience import describe_paddlescience_generator
+
+        theirs = describe_paddlescience_generator(generator_state)
+        if theirs.get("kind") == "cifar10":  # PaddleScience's example's generator (io/paddlescience.py)
+            return {"dim": theirs["dim"], "conditional": theirs["conditional"], "arch": "paddlescience"}
         found = describe_weights(generator_state, "generator") if isinstance(generator_state, dict) else None
         return {} if found is None else {"dim": found[0], "conditional": found[1]}
+
+    def build_model(self, settings: Dict[str, Any]):
+        gan = super().build_model(settings)
+        if settings.get("arch") != "paddlescience":
+            return gan
+        from ppsci_ext.arch import GAN
+        from ppsci_ext.arch.paddlescience import PaddleScienceCifar10Generator
+
+        generator = PaddleScienceCifar10Generator(dim=settings["dim"], conditional=bool(settings["conditional"]),
+                                                  num_classes=NUM_CLASSES)
+        return GAN(generator, gan.critic, num_classes=gan.num_classes)
 
     def train_data(self):
         if self._arrays is None:  # read once: training and the FID reference share it

@@ -62,9 +62,19 @@ class MNISTExperiment(Experiment):
 
     def build_model(self, settings: Dict[str, Any]) -> GAN:
         critic_dim = settings["critic_dim"] if settings["critic_dim"] is not None else settings["dim"]
+        if settings.get("arch") == "paddlescience":  # PaddleScience's example's generator (io/paddlescience.py)
+            from ppsci_ext.arch.paddlescience import PaddleScienceMNISTGenerator
+
+            generator = PaddleScienceMNISTGenerator(noise_dim=settings["noise_dim"], dim=settings["dim"])
+            return GAN(generator, MNISTCritic(dim=critic_dim))
         return GAN(MNISTGenerator(noise_dim=settings["noise_dim"], dim=settings["dim"]), MNISTCritic(dim=critic_dim))
 
     def infer_model(self, generator_state: Dict[str, Any]) -> Dict[str, Any]:
+        from ppsci_ext.arch.paddlescience import describe_paddlescience_generator
+
+        theirs = describe_paddlescience_generator(generator_state)
+        if theirs.get("kind") == "mnist":
+            return {"noise_dim": theirs["noise_dim"], "dim": theirs["dim"], "arch": "paddlescience"}
         return describe_mnist_generator(generator_state)  # {} if not one: the key/shape check reports it
 
     def model_settings_from(self, obj: Any, path: str) -> Dict[str, Any]:

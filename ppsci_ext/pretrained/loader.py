@@ -122,6 +122,14 @@ def _build(state: Dict[str, Any], stored: Dict[str, Any]):
     from ppsci_ext.arch.toy import describe_toy_generator
     from ppsci_ext.arch.images import build_image_gan, describe_image_generator
 
+    from ppsci_ext.arch.paddlescience import build_paddlescience_generator, describe_paddlescience_generator
+
+    found = describe_paddlescience_generator(state)  # PaddleScience's example's networks (io/paddlescience.py)
+    if found:
+        settings = {**found, "arch": "paddlescience"}
+        if found["kind"] == "cifar10":
+            settings.update(resolution=32, channels=3)
+        return build_paddlescience_generator(found), "mnist" if found["kind"] == "mnist" else "images", settings
     found = describe_image_generator(state)
     if found:
         settings = {"critic_norm": None, **found}
