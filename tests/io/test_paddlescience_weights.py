@@ -317,3 +317,27 @@ def test_the_eval_commands_of_their_doc_run_on_their_mnist_and_cifar10_files(tmp
     data = json.loads((out / "metrics.json").read_text())
     assert data["model"]["arch"] == "paddlescience" and data["model"]["dim"] == 16
     assert data["metrics"] and all(math.isfinite(v) for v in data["metrics"].values()), data
+
+
+@pytest.mark.parametrize("kind, conditional", [("mnist", False), ("cifar10", False), ("cifar10", True)])
+def test_their_generators_export_and_run_under_paddle_inference(kind, conditional, tmp_path):
+    """mode=export needs nothing special for them: their ops trace as they are (parity with their forward)."""
+    import types
+
+    from ppsci_ext.arch.paddlescience import build_paddlescience_generator, describe_paddlescience_generator
+    from ppsci_ext.experiment import deploy
+
+    state = ref.their_mnist_state(dim=2) if kind == "mnist" else ref.their_cifar10_state(dim=2, conditional=conditional)
+    mapped = paddlescience.translate(state, "f.pdparams", kind)
+    generator = build_paddlescience_generator(describe_paddlescience_generator(mapped))
+    load_checked(generator, mapped, "generator", "f.pdparams")
+    inputs = {"z": np.random.default_rng(0).standard_normal((7, 128)).astype(np.float32)}
+    if conditional:
+        inputs["y"] = (np.arange(7) % 10).astype(np.int64)
+    model_file, params_file = deploy.export_generator(generator, str(tmp_path / "inference" / "generator"))
+    infer = types.SimpleNamespace(device="cpu", engine="native", precision="fp32", ir_optim=True, min_subgraph_size=30,
+                                  gpu_mem=2000, gpu_id=0, max_batch_size=1024, num_cpu_threads=1, pdiparams_path=None)
+    got = deploy.open_predictor(model_file, params_file, infer).predict(inputs, None)
+    want = ref.their_mnist_forward(state, inputs["z"]) if kind == "mnist" else \
+        ref.their_cifar10_forward(state, inputs["z"], inputs.get("y"))
+    np.testing.assert_allclose(got, want, atol=1e-5, rtol=0)
