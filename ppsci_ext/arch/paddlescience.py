@@ -41,7 +41,7 @@ where ``shortcut`` is a 1x1 conv after ``shuffle_up`` and ``conv1`` a 3x3 conv a
 Examples:
     >>> import paddle
     >>> from ppsci_ext.arch.paddlescience import PaddleScienceCifar10Generator
-    >>> PaddleScienceCifar10Generator(dim=4)({"z": paddle.randn([2, 128])})["img"].shape
+    >>> list(PaddleScienceCifar10Generator(dim=4)({"z": paddle.randn([2, 128])})["img"].shape)
     [2, 3, 32, 32]
 """
 
@@ -111,7 +111,7 @@ class PaddleScienceMNISTGenerator(base.Arch):
     Examples:
         >>> import paddle
         >>> from ppsci_ext.arch.paddlescience import PaddleScienceMNISTGenerator
-        >>> PaddleScienceMNISTGenerator(dim=4)({"z": paddle.randn([2, 128])})["img"].shape
+        >>> list(PaddleScienceMNISTGenerator(dim=4)({"z": paddle.randn([2, 128])})["img"].shape)
         [2, 1, 28, 28]
     """
 
