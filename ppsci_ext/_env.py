@@ -100,13 +100,13 @@ def configure_cpu() -> dict:
     os.environ.update(changed)
     # Paddle warns about a missing compiler cache on import; it is irrelevant here.
     warnings.filterwarnings("ignore", message="No ccache found")
-    if "OMP_NUM_THREADS" in changed:
+    if os.environ.get("OMP_NUM_THREADS", "1").strip() != "1":  # ours or the user's: the warning is the same
         _import_paddle_without_omp_warning()
     return changed
 
 
 def _import_paddle_without_omp_warning() -> None:
-    """Import Paddle without the two-line OMP_NUM_THREADS warning that the thread default above triggers.
+    """Import Paddle without the two-line OMP_NUM_THREADS warning that any thread count above 1 triggers.
 
     Paddle prints it on import whenever OMP_NUM_THREADS > 1, because OpenBLAS
     builds cannot use several threads. The PyPI wheels use MKL, where the
