@@ -179,7 +179,7 @@ def test_intra_class_fid_in_conditional_eval(e2e, tmp_path, monkeypatch):
     # FID's 2048x2048 square root takes a minute per class on a CPU: the wiring is tested with a cheap stand-in
     calls = []
     monkeypatch.setattr(inception_metrics, "frechet_distance",
-                        lambda mu1, s1, mu2, s2: calls.append(1) or float(((mu1 - mu2) ** 2).sum()))
+                        lambda mu1, s1, mu2, s2, what=None: calls.append(1) or float(((mu1 - mu2) ** 2).sum()))
     cfg = _config(tmp_path, f"DATA.data_path={archive}", f"EVAL.inception_weights_path={e2e['weights']}",
                   "EVAL.metrics=[fid]", "EVAL.num_samples=20", "mode=eval", "TRAIN.monitor=null")
     experiment = CIFAR10Experiment(cfg)
