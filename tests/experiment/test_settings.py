@@ -180,3 +180,10 @@ def test_from_values_never_touches_hydra(tmp_path):
         assert GlobalHydra.instance().config_loader() is hydra_state
         cfg = compose("wgangp_toy.yaml", overrides=[f"output_dir={tmp_path}"])
     assert OmegaConf.select(cfg, "TRAIN.batch_size") == 256
+
+
+@pytest.mark.parametrize("name", ["toy", "mnist", "cifar10", "images"])
+def test_help_says_where_the_shared_caches_go(name):
+    text = config.help_text(settings.example_yaml(name), f"wgangp_{name}.py")
+    line = next(line for line in text.splitlines() if line.strip().startswith("output_dir="))
+    assert "$PPSCI_EXT_CACHE or ~/.cache/ppsci_ext" in line and "nowhere else" not in line
