@@ -195,3 +195,11 @@ def test_fit_refuses_an_earlier_fits_folder_before_writing(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(UserError, match="is not a folder"):
         ppsci_ext.fit(X, output_dir=str(tmp_path / "file"))
+
+
+def test_fit_takes_a_pathlib_folder(tmp_path):
+    import pathlib
+
+    X = np.random.default_rng(0).normal(size=(300, 2))
+    with pytest.raises(UserError, match=r"^TRAIN.batch_size=0 is not allowed"):  # the path itself is accepted
+        ppsci_ext.fit(X, output_dir=pathlib.Path(tmp_path / "run"), TRAIN={"batch_size": 0})

@@ -6,8 +6,9 @@ at the door, by ``settings.from_hydra``) and calls ``train()`` or
 values (``settings.from_values``). Every key is checked before anything is
 built, a resume takes the settings of the run it continues
 (``settings.resumed``), and every check that depends on the data runs before
-the first training step (``prepare``). Below the door the experiments read the
-immutable ``Settings`` (``self.config``), never a ``DictConfig``. Subclasses
+the first training step (the data is read and the validators are built before
+the solver trains). Below the door the experiments read the immutable
+``Settings`` (``self.config``), never a ``DictConfig``. Subclasses
 (``toy``, ``mnist``, ``images``, ``cifar10``) say what differs per data set: the
 keys they read, the networks, the real data, the validators and the pictures.
 
@@ -169,9 +170,6 @@ class Experiment:
         """Critic weights given for mode=eval (the toy contour), if the experiment reads any."""
         return None
 
-    def prepare(self, arch: Dict[str, Any], n_train: int) -> None:
-        """Checks that depend on the data (and the architecture), run before the first training step."""
-
     def check(self) -> None:
         """Checks across keys that a ``Key`` cannot express (raise ``UserError``)."""
 
@@ -299,7 +297,6 @@ class Experiment:
         if t.batch_size > n:
             raise UserError(f"TRAIN.batch_size={t.batch_size} exceeds the {n} training samples; lower it.")
         gen_batch = self.generator_batch_size()
-        self.prepare(settings, n)
         constraint = real_data_constraint(arrays, t.batch_size, self.objective, labels=labels)
         validator = self.validator(settings, training=True) if t.eval_during_train else None
         decay = int(t.epochs * t.iters_per_epoch) if t.lr_linear_decay else 0

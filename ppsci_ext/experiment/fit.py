@@ -111,6 +111,7 @@ def fit(X, y: Optional[np.ndarray] = None, epochs: int = 10, output_dir: str = "
         raise UserError("y (class labels) is for images; points are modelled without labels.")
     given = {**dotted(dict(settings or {})), **dotted(keys), **parse_overrides(overrides)}
     n = len(X)
+    output_dir = os.fspath(output_dir)  # a pathlib.Path is as good as a string
     own: Dict[str, Any] = {"output_dir": output_dir, "TRAIN.epochs": epochs}
     saved = os.path.join(str(output_dir), "data", "points.npy" if points else "images.npz") if save_data else None
     if points:
