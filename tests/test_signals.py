@@ -35,6 +35,22 @@ ARGV = ["wgangp_toy.py", "TRAIN.epochs=4", "output_dir=elsewhere", "TRAIN.checkp
 
 
 # ------------------------------------------------------------------------------------------- the module
+@pytest.fixture(autouse=True)
+def signals_as_in_a_terminal():
+    """The tests' precondition: SIGINT and SIGTERM not ignored, as for a run started at a terminal.
+
+    A test runner started in the background (``&``, nohup, some CI harnesses) inherits an
+    ignored SIGINT, which the package rightly leaves ignored; these tests are about the
+    other case, so they set the default handlers for their duration.
+    """
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    yield
+    for signum, handler in saved.items():
+        signal.signal(signum, handler)
+
+
 @pytest.fixture
 def python_handlers():
     """Python's view of the two handlers, which every test must leave as it found them."""
