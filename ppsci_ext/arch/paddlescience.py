@@ -54,6 +54,7 @@ import paddle.nn.functional as F
 from paddle import nn
 from ppsci.arch import base
 
+from ppsci_ext.arch.cifar10 import BatchNorm
 from ppsci_ext.ops import onednn
 from ppsci_ext.ops.layers import Conv2D, Linear
 
@@ -132,8 +133,11 @@ class PaddleScienceMNISTGenerator(base.Arch):
         return {self.output_keys[0]: F.sigmoid(self.tconv3(h))}
 
 
-class RunningBatchNorm(nn.Layer):
+class RunningBatchNorm(BatchNorm):
     """Batch norm with the stored running statistics (Paddle's eval mode), optionally class-conditional.
+
+    The parameters are the 32x32 ResNet's ``BatchNorm`` (``weight``, ``bias``, conditional rows);
+    the buffers ``mean`` and ``variance`` are the running statistics it normalises with.
 
     Args:
         channels (int): Channels.
@@ -142,11 +146,7 @@ class RunningBatchNorm(nn.Layer):
     """
 
     def __init__(self, channels: int, num_classes: int = 0):
-        super().__init__()
-        shape = [num_classes, channels] if num_classes else [channels]
-        self.num_classes = num_classes
-        self.weight = self.create_parameter(shape, default_initializer=nn.initializer.Constant(1.0))
-        self.bias = self.create_parameter(shape, default_initializer=nn.initializer.Constant(0.0))
+        super().__init__(channels, num_classes)
         self.register_buffer("mean", paddle.zeros([channels]))
         self.register_buffer("variance", paddle.ones([channels]))
 

@@ -36,7 +36,7 @@ import numpy as np
 
 from ppsci_ext.errors import UserError, about, as_user_error, check_number, exit_on_user_error
 from ppsci_ext.metric.fid import feature_statistics, frechet_distance
-from ppsci_ext.data.images import IMAGE_EXTENSIONS, read_image_folder, to_uint8_images
+from ppsci_ext.data.images import IMAGE_EXTENSIONS, read_image_files, read_image_folder, to_uint8_images
 from ppsci_ext.metric.inception import (
     PROTOCOL,
     inception_outputs,
@@ -63,7 +63,7 @@ def read_folder(folder: str) -> np.ndarray:
     none but has sub-folders of images (``class/image.png``, the layout of ``wgangp_images.py``)
     is read recursively, in path order. Every image must be readable and of one size.
     """
-    from ppsci_ext.data.image_sets import list_image_files, open_image, why_unreadable
+    from ppsci_ext.data.image_sets import list_image_files
 
     try:
         direct = [n for n in os.listdir(folder) if n.lower().endswith(IMAGE_EXTENSIONS)]
@@ -79,19 +79,7 @@ def read_folder(folder: str) -> np.ndarray:
     files = [f for f in files if f.lower().endswith(IMAGE_EXTENSIONS)]
     if not files:
         return read_image_folder(folder)
-    images = []
-    for name in files:
-        path = os.path.join(folder, name)
-        try:
-            images.append(np.asarray(open_image(path).convert("RGB")))
-        except Exception as e:  # Pillow raises OSError, ValueError, SyntaxError, ...
-            raise UserError(f"cannot read image {path!r} ({why_unreadable(e)}); remove or replace it.") from None
-        if images[-1].shape != images[0].shape:
-            raise UserError(
-                f"{files[0]} is {images[0].shape[1]}x{images[0].shape[0]} but {name} is "
-                f"{images[-1].shape[1]}x{images[-1].shape[0]} (in {folder!r}); score images of one size."
-            )
-    return np.stack(images)
+    return read_image_files(folder, files)
 
 
 def read_input(path: str, key: Optional[str] = None) -> Dict[str, np.ndarray]:

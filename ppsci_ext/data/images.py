@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Optional, Tuple, Union
+from typing import List, Optional, Tuple, Union
 
 import numpy as np
 import paddle
@@ -77,8 +77,6 @@ def read_image_folder(folder: str) -> np.ndarray:
     Returns:
         np.ndarray: The images.
     """
-    from ppsci_ext.data.image_sets import open_image, why_unreadable
-
     try:
         entries = sorted(os.listdir(folder))
     except OSError as e:
@@ -89,6 +87,14 @@ def read_image_folder(folder: str) -> np.ndarray:
         found = f"; it holds {len(others)} other entries, e.g. {others[0]!r}" if others else "; it is empty"
         raise UserError(f"{folder!r} has no {'/'.join(IMAGE_EXTENSIONS)} images{found}. Give a folder of images "
                         "(or an .npz of uint8 images).")
+    return read_image_files(folder, names)
+
+
+def read_image_files(folder: str, names: List[str]) -> np.ndarray:
+    """The images ``names`` (paths relative to ``folder``) as one uint8 RGB array; every one must be readable
+    and of the first one's size (one message naming the file otherwise)."""
+    from ppsci_ext.data.image_sets import open_image, why_unreadable
+
     images = []
     for name in names:
         path = os.path.join(folder, name)
