@@ -20,6 +20,8 @@ from ppsci_ext.errors import UserError
 from ppsci_ext.io import paddlescience
 from ppsci_ext.io.weights import load_checked
 
+import paddlescience_reference as ref  # tests/ is on sys.path
+
 
 def toy_state(dim=512, prefix="generator.", seed=0):
     """PaddleScience's ``WganGpToyGenerator(dim).state_dict()``: names and shapes, random values."""
@@ -40,29 +42,13 @@ def their_toy_forward(state, z, prefix="generator."):
 
 
 def mnist_state(dim=8):
-    """PaddleScience's ``WganGpMnistGenerator(dim=dim).state_dict()`` names and shapes."""
-    shapes = {"linear1.weight": (128, 64 * dim), "linear1.bias": (64 * dim,),
-              "conv2d_transpose1.weight": (4 * dim, 2 * dim, 5, 5), "conv2d_transpose1.bias": (2 * dim,),
-              "conv2d_transpose2.weight": (2 * dim, dim, 5, 5), "conv2d_transpose2.bias": (dim,),
-              "conv2d_transpose3.weight": (dim, 1, 5, 5), "conv2d_transpose3.bias": (1,)}
-    return {"generator." + k: np.zeros(s, np.float32) for k, s in shapes.items()}
+    """PaddleScience's ``WganGpMnistGenerator(dim=dim).state_dict()`` names and shapes (zeros)."""
+    return {k: np.zeros_like(v) for k, v in ref.their_mnist_state(dim).items()}
 
 
 def cifar10_state(dim=8, conditional=False):
-    """PaddleScience's ``WganGpCifar10Generator`` state dict names and shapes."""
-    shapes = {"linear1.weight": (128, 16 * dim), "linear1.bias": (16 * dim,), "conv.weight": (3, dim, 3, 3),
-              "conv.bias": (3,)}
-    norm = {"scale": (10, dim), "offset": (10, dim), "mean": (dim,), "var": (dim,)} if conditional else \
-        {"weight": (dim,), "bias": (dim,), "_mean": (dim,), "_variance": (dim,)}
-    for b in range(3):
-        p = f"ResidualBlocks.{b}."
-        shapes.update({p + "conv_shortcut.conv2D.weight": (dim, dim, 1, 1), p + "conv_shortcut.conv2D.bias": (dim,),
-                       p + "conv_1.conv2D.weight": (dim, dim, 3, 3), p + "conv_1.conv2D.bias": (dim,),
-                       p + "conv_2.weight": (dim, dim, 3, 3), p + "conv_2.bias": (dim,)})
-        for n in (1, 2):
-            shapes.update({f"{p}normalize{n}.normalize.{k}": s for k, s in norm.items()})
-    shapes.update({f"Normalize.normalize.{k}": (dim,) for k in ("weight", "bias", "_mean", "_variance")})
-    return {"generator." + k: np.zeros(s, np.float32) for k, s in shapes.items()}
+    """PaddleScience's ``WganGpCifar10Generator`` state dict names and shapes (zeros)."""
+    return {k: np.zeros_like(v) for k, v in ref.their_cifar10_state(dim, conditional).items()}
 
 
 @pytest.mark.parametrize("prefix", ["generator.", ""])
@@ -185,7 +171,6 @@ def test_pretrained_load_reads_paddlescience_toy_weights(tmp_path):
 
 
 # ------------------------------------------------ MNIST and CIFAR-10: this package's implementation of their networks
-import paddlescience_reference as ref  # noqa: E402  (tests/ is on sys.path)
 
 
 def _save(state, path):
