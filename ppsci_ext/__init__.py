@@ -20,10 +20,11 @@ from ppsci_ext import solver  # noqa: E402
 from ppsci_ext import visualize  # noqa: E402
 from ppsci_ext.errors import UserError, exit_on_user_error  # noqa: E402
 from ppsci_ext.experiment.fit import TrainedPair, fit  # noqa: E402
-from ppsci_ext.experiment import CIFAR10Experiment, ImagesExperiment, MNISTExperiment, ToyExperiment  # noqa: E402
+from ppsci_ext.experiment import (  # noqa: E402
+    CIFAR10Experiment, ImagesExperiment, MNISTExperiment, ToyExperiment, VAEMNISTExperiment)
 
 from ppsci_ext._version import __version__  # noqa: E402
 
 __all__ = ["arch", "data", "experiment", "io", "loss", "metric", "ops", "pretrained", "solver", "visualize", "fit",
            "TrainedPair", "CIFAR10Experiment",
-           "ImagesExperiment", "MNISTExperiment", "ToyExperiment", "UserError", "exit_on_user_error", "CPU_ENV"]
+           "ImagesExperiment", "MNISTExperiment", "ToyExperiment", "VAEMNISTExperiment", "UserError", "exit_on_user_error", "CPU_ENV"]

@@ -27,6 +27,8 @@ class GAN(base.Arch):
             an unconditional one. Defaults to 0.
     """
 
+    weights_tag = "dis"  # checkpoints/*_dis.pdparams holds the critic
+
     def __init__(self, generator: base.Arch, critic: base.Arch, num_classes: int = 0):
         super().__init__()
         self.generator = generator

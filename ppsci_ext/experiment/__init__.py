@@ -16,6 +16,7 @@ from ppsci_ext.experiment.images import ImagesExperiment
 from ppsci_ext.experiment.mnist import MNISTExperiment
 from ppsci_ext.experiment.settings import Settings, from_hydra, from_values
 from ppsci_ext.experiment.toy import ToyExperiment
+from ppsci_ext.experiment.vae import VAEMNISTExperiment
 
 
 def install_hydra_hooks() -> None:
@@ -25,4 +26,5 @@ def install_hydra_hooks() -> None:
 
 
 __all__ = ["CIFAR10Experiment", "Experiment", "ImagesExperiment", "Key", "MNISTExperiment", "Settings", "ToyExperiment",
+           "VAEMNISTExperiment",
            "check_config", "from_hydra", "from_values", "help_text", "install_hydra_hooks", "register_help_resolver"]

@@ -29,7 +29,7 @@ from omegaconf import DictConfig
 from ppsci_ext.arch import GAN
 from ppsci_ext.errors import UserError, about
 from ppsci_ext.experiment import folders
-from ppsci_ext.experiment.config import Key, show
+from ppsci_ext.experiment.config import Key, script, show
 from ppsci_ext.experiment.settings import Settings, from_hydra, resumed, stored_settings
 from ppsci_ext.io import paddlescience
 from ppsci_ext.io.atomic import atomic_write_json
@@ -134,7 +134,7 @@ class Experiment:
         self.seed = int(c.seed)
         self._check_writers()
         self._check_device()
-        self.objective = WGANGPLoss(c.LOSS.gp_lambda, *self.acgan_scales())
+        self.objective = self.build_objective()
         if self.mode == "eval" and folders.holds_run(self.output_dir):
             self.output_dir = folders.eval_folder(self.output_dir)  # never replace a training run's files
         self.lock = folders.lock_folder(self.output_dir)
@@ -151,13 +151,17 @@ class Experiment:
             state = load_checkpoint(path)
             if state.get("experiment") != self.name:
                 raise UserError(f"it holds a {state.get('experiment')!r} run, not a {self.name} one; resume it with "
-                                f"wgangp_{state.get('experiment')}.py, or give a checkpoint of a wgangp_{self.name}.py "
+                                f"{script(state.get('experiment'))}, or give a checkpoint of a {script(self.name)} "
                                 "run.")
             self.config, self.resume_report, self.resume_changes = resumed(self.config, state.get("config"),
                                                                           self.all_keys(), path)
         self.resumed = state
 
     # ---------------------------------------------------------- per experiment
+    def build_objective(self) -> Any:
+        """The training objective (``WGANGPLoss`` from LOSS.*); its ``critic`` is the real-data constraint's loss."""
+        return WGANGPLoss(self.config.LOSS.gp_lambda, *self.acgan_scales())
+
     def acgan_scales(self) -> Tuple[float, float]:
         """(critic, generator) weights of the AC-GAN class loss; 0 where there is no class loss."""
         return 0.0, 0.0
@@ -194,6 +198,10 @@ class Experiment:
 
     def validator(self, settings: Dict[str, Any], training: bool):
         """Validators scoring the samples (None: nothing to score)."""
+        return None
+
+    def extra_metrics(self, settings: Dict[str, Any], training: bool) -> Optional[Callable]:
+        """The solver's ``extra_metrics``: metrics not computed from samples (the VAE's test ELBO); None here."""
         return None
 
     def picture_fn(self, settings: Dict[str, Any], with_critic: bool) -> Optional[Callable]:
@@ -296,34 +304,8 @@ class Experiment:
         n = len(next(iter(arrays.values())))
         if t.batch_size > n:
             raise UserError(f"TRAIN.batch_size={t.batch_size} exceeds the {n} training samples; lower it.")
-        gen_batch = self.generator_batch_size()
         constraint = real_data_constraint(arrays, t.batch_size, self.objective, labels=labels)
-        validator = self.validator(settings, training=True) if t.eval_during_train else None
-        decay = int(t.epochs * t.iters_per_epoch) if t.lr_linear_decay else 0
-        ema = t.ema
-        solver = AdversarialSolver(
-            model,
-            constraint,
-            self._generator_loss(),
-            build_optimizer(model.generator.parameters(), t.lr_generator, t.beta1, t.beta2, decay),
-            build_optimizer(model.critic.parameters(), t.lr_critic, t.beta1, t.beta2, decay),
-            monitor=t.monitor,
-            validator=validator,
-            visualize_fn=self.picture_fn(settings, with_critic=True),
-            step_fn=self.step_fn(),
-            config_yaml=self.config.to_yaml(),
-            epochs=t.epochs,
-            iters_per_epoch=t.iters_per_epoch,
-            n_critic=t.n_critic,
-            generator_batch_size=gen_batch,
-            save_freq=t.save_freq,
-            eval_during_train=t.eval_during_train,
-            eval_freq=t.eval_freq,
-            ema_decay=ema.decay if ema.use_ema else None,
-            ema_start_step=ema.start_step,
-            ema_every=ema.avg_freq,
-            **self._solver_options(),
-        )
+        solver = self.training_solver(model, constraint, settings)
         if self.resumed is not None:
             with about(f"TRAIN.checkpoint_path={t.checkpoint_path}"):
                 solver.resume(t.checkpoint_path, self.resumed)
@@ -332,10 +314,44 @@ class Experiment:
         self.write_training_results(solver)
         return solver
 
-    def _generator_loss(self):
+    def training_solver(self, model: GAN, constraint: Dict[str, Any], settings: Dict[str, Any]) -> AdversarialSolver:
+        """The solver that trains ``model`` on the real-data ``constraint``: Adam on both networks (TRAIN.*)."""
         import ppsci
 
-        return ppsci.loss.FunctionalLoss(self.objective.generator)
+        t = self.config.TRAIN
+        decay = int(t.epochs * t.iters_per_epoch) if t.lr_linear_decay else 0
+        return AdversarialSolver(
+            model,
+            constraint,
+            ppsci.loss.FunctionalLoss(self.objective.generator),
+            build_optimizer(model.generator.parameters(), t.lr_generator, t.beta1, t.beta2, decay),
+            build_optimizer(model.critic.parameters(), t.lr_critic, t.beta1, t.beta2, decay),
+            n_critic=t.n_critic,
+            generator_batch_size=self.generator_batch_size(),
+            **self._training_options(settings),
+        )
+
+    def _training_options(self, settings: Dict[str, Any]) -> Dict[str, Any]:
+        """The solver arguments of a training run besides the objective and the optimizers."""
+        t = self.config.TRAIN
+        ema = t.ema
+        return dict(
+            monitor=t.monitor,
+            validator=self.validator(settings, training=True) if t.eval_during_train else None,
+            extra_metrics=self.extra_metrics(settings, training=True) if t.eval_during_train else None,
+            visualize_fn=self.picture_fn(settings, with_critic=True),
+            step_fn=self.step_fn(),
+            config_yaml=self.config.to_yaml(),
+            epochs=t.epochs,
+            iters_per_epoch=t.iters_per_epoch,
+            save_freq=t.save_freq,
+            eval_during_train=t.eval_during_train,
+            eval_freq=t.eval_freq,
+            ema_decay=ema.decay if ema.use_ema else None,
+            ema_start_step=ema.start_step,
+            ema_every=ema.avg_freq,
+            **self._solver_options(),
+        )
 
     def _solver_options(self) -> Dict[str, Any]:
         c = self.config
@@ -418,6 +434,7 @@ class Experiment:
         solver = AdversarialSolver(
             model, None, None, None, None,
             validator=self.validator(settings, training=False),
+            extra_metrics=self.extra_metrics(settings, training=False) if dis_path else None,
             visualize_fn=self.picture_fn(settings, with_critic=bool(dis_path)),
             **self._solver_options(),
         )
@@ -456,6 +473,8 @@ def computed_sizes(metrics: Dict[str, float], sizes: Dict[str, Dict[str, int]]) 
 
 def _size_text(size: Dict[str, int]) -> str:
     generated, real = size.get("generated"), size.get("real")
+    if generated is None:  # a metric of real data alone (the VAE's test ELBO)
+        return f"n={real} real"
     text = f"n={generated}" if real is None or real == generated else f"n={generated} generated, {real} real"
     kept = size.get("real_kept")
     if kept is not None and kept != real:

@@ -243,6 +243,20 @@ def command_line_overrides(cfg: Optional[DictConfig] = None) -> Dict[str, str]:
     return result
 
 
+# Example scripts whose name is not wgangp_<experiment>.py (their YAML is conf/<stem>.yaml).
+SCRIPT_STEMS = {"vae_mnist": "vae_mnist"}
+
+
+def script_stem(experiment: Any) -> str:
+    """The example script of ``experiment`` without ".py": ``wgangp_mnist`` for "mnist", ``vae_mnist`` for the VAE."""
+    return SCRIPT_STEMS.get(experiment, f"wgangp_{experiment}")
+
+
+def script(experiment: Any) -> str:
+    """The example script of ``experiment``, e.g. ``wgangp_mnist.py`` (what messages tell the user to run)."""
+    return script_stem(experiment) + ".py"
+
+
 def show(value: Any) -> str:
     """A config value as one writes it on the command line (true, null, 0.5, name)."""
     if value is None:

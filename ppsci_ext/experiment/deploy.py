@@ -50,6 +50,7 @@ from ppsci.arch import base
 
 from ppsci_ext.arch.cifar10 import BatchNorm, UpBlock, upsample_conv
 from ppsci_ext.errors import UserError
+from ppsci_ext.experiment.config import script
 from ppsci_ext.io.atomic import atomic_savez, atomic_write_json
 from ppsci_ext.io.weights import extract_network, load_checked
 
@@ -188,7 +189,7 @@ def export_weights(experiment) -> Tuple[str, bool]:
     shipped = experiment.shipped_weights()
     if shipped is None:
         raise UserError(f"mode=export needs generator weights: set INFER.pretrained_model_path=PATH_OR_URL (e.g. "
-                        f"checkpoints/best_gen.pdparams of a wgangp_{experiment.name}.py run).")
+                        f"checkpoints/best_gen.pdparams of a {script(experiment.name)} run).")
     return shipped[0], True
 
 
@@ -277,10 +278,10 @@ def read_info(model_file: str, key: str, experiment) -> Dict[str, Any]:
     if not isinstance(info, dict) or info.get("format") != INFO_FORMAT or not isinstance(info.get("model"), dict):
         raise UserError(f"{key}: {path} is missing or unreadable; it is written by mode=export beside "
                         f"{os.path.basename(model_file)} and says what the model is: export the generator again "
-                        f"with wgangp_{experiment.name}.py mode=export.")
+                        f"with {script(experiment.name)} mode=export.")
     if info.get("experiment") != experiment.name:
-        raise UserError(f"{key}: {model_file} holds a generator exported by wgangp_{info.get('experiment')}.py, not "
-                        f"wgangp_{experiment.name}.py; run mode=infer with that script, or export this one's.")
+        raise UserError(f"{key}: {model_file} holds a generator exported by {script(info.get('experiment'))}, not "
+                        f"{script(experiment.name)}; run mode=infer with that script, or export this one's.")
     return info
 
 

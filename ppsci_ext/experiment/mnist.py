@@ -13,7 +13,7 @@ from ppsci_ext.arch import GAN, MNISTCritic, MNISTGenerator
 from ppsci_ext.arch.mnist import describe_mnist_generator
 from ppsci_ext.errors import UserError, about
 from ppsci_ext.experiment.base import Experiment
-from ppsci_ext.experiment.config import Key, show
+from ppsci_ext.experiment.config import Key, script, show
 from ppsci_ext.pretrained import shipped_weights
 from ppsci_ext.solver.builders import sample_validator
 
@@ -83,9 +83,9 @@ class MNISTExperiment(Experiment):
 
         other = obj.get("experiment") if isinstance(obj, dict) and obj.get("format") == CHECKPOINT_FORMAT else None
         if other is not None and other != self.name:
-            raise UserError(f"{path} is a checkpoint of a wgangp_{other}.py run ({other!r}), not of a "
-                            f"wgangp_{self.name}.py one; evaluate it with wgangp_{other}.py, or give the "
-                            f"*_gen.pdparams or .pdckpt of a wgangp_{self.name}.py run.")
+            raise UserError(f"{path} is a checkpoint of a {script(other)} run ({other!r}), not of a "
+                            f"{script(self.name)} one; evaluate it with {script(other)}, or give the "
+                            f"*_gen.pdparams or .pdckpt of a {script(self.name)} run.")
         return super().model_settings_from(obj, path)
 
     def _read(self, split: str) -> np.ndarray:

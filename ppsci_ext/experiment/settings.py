@@ -42,6 +42,7 @@ from ppsci_ext.experiment.config import (
     check_unknown_keys,
     command_line_overrides,
     get,
+    script_stem,
     show,
 )
 from ppsci_ext.solver.state import flatten
@@ -188,8 +189,9 @@ def multirun_job_dir() -> Optional[str]:
 
 
 def example_yaml(name: str) -> str:
-    """The YAML of ``examples/wgangp/conf/wgangp_<name>.yaml`` (shipped inside the package as ``ppsci_ext/conf``)."""
-    here = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "conf", f"wgangp_{name}.yaml")
+    """The YAML of ``examples/wgangp/conf/<script>.yaml`` (shipped inside the package as ``ppsci_ext/conf``)."""
+    here = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "conf",
+                        f"{script_stem(name)}.yaml")
     if not os.path.isfile(here):
         raise UserError(f"the example config {here} is missing; reinstall ppsci_ext (pip install -e .).")
     return here
@@ -225,7 +227,7 @@ def from_values(name: str, keys: Sequence[Key], values: Mapping[str, Any]) -> Se
         cfg.pop(node, None)
     flat = dotted(values)
     if "output_dir" not in flat:  # the YAML's default holds Hydra's ${now:...}
-        flat["output_dir"] = f"outputs_wgangp_{name}"
+        flat["output_dir"] = f"outputs_{script_stem(name)}"
     for path, value in flat.items():
         OmegaConf.update(cfg, path, value, merge=False, force_add=True)
     return check(cfg, keys, list(flat))

@@ -218,10 +218,15 @@ class AdversarialSolver(ppsci.solver.Solver):
         use_tbd (bool): Write them for TensorBoard (``tensorboard/``, through tensorboardX).
         use_wandb (bool): Send them to Weights & Biases, started with ``wandb_config``.
         wandb_config (Optional[Dict]): Arguments of ``wandb.init``.
+        extra_metrics (Optional[Callable[[AdversarialSolver], Dict[str, float]]]): Metrics that are not
+            computed from generated samples (e.g. the VAE's ELBO on test images), called at each evaluation
+            after the validators, without gradients; their ``"group.name"`` keys join the validators'.
 
     With ``constraint=None`` (and no loss or optimizers) the solver only
     evaluates: ``evaluate()`` and ``visualize()`` work, ``train()`` does not.
     """
+
+    uses_generator_loss = True  # a subclass that trains with the constraint's loss alone sets False
 
     def __init__(
         self,
@@ -255,6 +260,7 @@ class AdversarialSolver(ppsci.solver.Solver):
         use_tbd: bool = False,
         use_wandb: bool = False,
         wandb_config: Optional[Dict] = None,
+        extra_metrics: Optional[Callable[["AdversarialSolver"], Dict[str, float]]] = None,
     ):
         for value, name in [
             (epochs, "epochs"),
@@ -270,7 +276,8 @@ class AdversarialSolver(ppsci.solver.Solver):
         # Without real data and optimizers the solver only evaluates (mode=eval builds neither).
         self.can_train = constraint is not None
         if self.can_train:
-            if len(constraint) != 1 or optimizer_g is None or optimizer_d is None or generator_loss is None:
+            if len(constraint) != 1 or optimizer_g is None or optimizer_d is None or (
+                    generator_loss is None and self.uses_generator_loss):
                 raise ValueError("AdversarialSolver trains with one constraint (the real data), a generator "
                                  "loss and two optimizers; pass constraint=None for an evaluation-only solver.")
             stop_prefetching(next(iter(constraint.values())))
@@ -320,6 +327,7 @@ class AdversarialSolver(ppsci.solver.Solver):
             GeneratorEMA(model.generator, ema_decay, ema_start_step, ema_every) if ema_decay is not None else None
         )
         self.generator_loss = generator_loss
+        self.extra_metrics = extra_metrics
         self.n_critic = int(n_critic)
         self.generator_batch_size = generator_batch_size
         self.monitor = monitor
@@ -386,6 +394,22 @@ class AdversarialSolver(ppsci.solver.Solver):
         self.optimizer_g.step()
         self.optimizer_g.clear_grad()
         return losses
+
+    def train_iteration(self):
+        """One generator iteration: ``n_critic`` critic updates on fresh real batches, then one generator update.
+
+        Returns:
+            (losses, batch size, seconds spent drawing real batches).
+        """
+        reader_cost = 0.0
+        for _ in range(self.n_critic):
+            reader_tic = time.perf_counter()
+            input_dict, label_dict = self.next_real_batch()
+            reader_cost += time.perf_counter() - reader_tic
+            losses = self.critic_step(input_dict, label_dict)
+        batch_size = input_dict[self.model.sample_key].shape[0]
+        losses.update(self.generator_step(self.generator_batch_size or batch_size))
+        return losses, batch_size, reader_cost
 
     def sample_noise(self, n: int, labels: Optional[paddle.Tensor] = None) -> Dict[str, paddle.Tensor]:
         """Generator inputs for ``n`` fakes (``GAN.sample_inputs``: noise, and labels when conditional)."""
@@ -486,15 +510,21 @@ class AdversarialSolver(ppsci.solver.Solver):
     def evaluate(self, tag: str, epoch_id: Optional[int] = None) -> Dict[str, float]:
         """Run the validators, record the metrics, keep the best checkpoint, draw pictures.
 
-        Validators and pictures see the averaged generator when EMA is on.
+        Validators, ``extra_metrics`` and pictures see the averaged generator when EMA is on.
         """
         metrics: Dict[str, float] = {}
-        if self.validator:
+        if self.validator or self.extra_metrics is not None:
             with self.averaged_generator():
-                _, groups = self.eval(epoch_id)
-            metrics = {
-                f"{group}.{key}": float(value) for group, values in groups.items() for key, value in values.items()
-            }
+                if self.validator:
+                    _, groups = self.eval(epoch_id)
+                    metrics = {f"{group}.{key}": float(value) for group, values in groups.items()
+                               for key, value in values.items()}
+                if self.extra_metrics is not None:
+                    with paddle.no_grad():
+                        extra = {k: float(v) for k, v in self.extra_metrics(self).items()}
+                    shown = ", ".join(f"{key}: {format_value(value)}" for key, value in extra.items())
+                    logger.info(f"[Eval]{f'[Epoch {epoch_id}]' if isinstance(epoch_id, int) else ''}[Avg] {shown}")
+                    metrics.update(extra)
             self.log_scalars({f"eval/{k}": v for k, v in metrics.items()})
             if epoch_id is not None:
                 self.history["eval"].append({"step": self.global_step, **metrics})
@@ -615,14 +645,7 @@ def adversarial_epoch(solver: AdversarialSolver, epoch_id: int, log_freq: int) -
     for iter_id in range(1, solver.iters_per_epoch + 1):
         if signals.pending() is not None:  # SIGINT / SIGTERM: stop here, between two whole generator iterations
             solver.stop_at_safe_point(epoch_id, iter_id)
-        reader_cost = 0.0
-        for _ in range(solver.n_critic):
-            reader_tic = time.perf_counter()
-            input_dict, label_dict = solver.next_real_batch()
-            reader_cost += time.perf_counter() - reader_tic
-            losses = solver.critic_step(input_dict, label_dict)
-        batch_size = input_dict[solver.model.sample_key].shape[0]
-        losses.update(solver.generator_step(solver.generator_batch_size or batch_size))
+        losses, batch_size, reader_cost = solver.train_iteration()
         if solver.lr_scheduler is not None and not solver.lr_scheduler.by_epoch:
             solver.lr_scheduler.step()
         solver.global_step += 1

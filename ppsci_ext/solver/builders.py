@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable, Dict, Optional
+from typing import Callable, Dict, Optional, Union
 
 import numpy as np
 import paddle
@@ -22,9 +22,12 @@ def build_optimizer(params, lr: float, beta1: float, beta2: float, decay_iters: 
     return paddle.optimizer.Adam(learning_rate=lr, beta1=beta1, beta2=beta2, parameters=params)
 
 
-def real_data_constraint(arrays: Dict[str, np.ndarray], batch_size: int, objective: WGANGPLoss,
+def real_data_constraint(arrays: Dict[str, np.ndarray], batch_size: int, objective: Union[WGANGPLoss, Callable],
                          labels: Optional[Dict[str, np.ndarray]] = None):
     """SupervisedConstraint over in-memory real data with the critic objective as its loss.
+
+    ``objective`` is a ``WGANGPLoss`` (its ``critic``) or the loss function itself
+    (the VAE's ``loss.negative_elbo``).
 
     It declares the data, the batch size and the batch policy (shuffled, incomplete
     batches dropped); ``AdversarialSolver`` draws those batches by index from its
@@ -40,7 +43,8 @@ def real_data_constraint(arrays: Dict[str, np.ndarray], batch_size: int, objecti
         "sampler": {"name": "BatchSampler", "drop_last": True, "shuffle": True},
         "num_workers": 0,
     }
-    return {"critic": ppsci.constraint.SupervisedConstraint(cfg, ppsci.loss.FunctionalLoss(objective.critic), name="critic")}
+    loss_fn = objective.critic if isinstance(objective, WGANGPLoss) else objective
+    return {"critic": ppsci.constraint.SupervisedConstraint(cfg, ppsci.loss.FunctionalLoss(loss_fn), name="critic")}
 
 
 def sample_validator(noise: Dict[str, np.ndarray], real: Dict[str, np.ndarray], batch_size: int,

@@ -269,7 +269,7 @@ def save_checkpoint(solver, epoch_id: int, prefix: str) -> str:
     if solver.rank != 0:  # data-parallel: every rank holds the same weights; rank 0 writes them
         return os.path.join(directory, f"{prefix}.pdckpt")
     generator = solver.model.generator.state_dict()
-    files = {f"{prefix}_dis.pdparams": solver.model.critic.state_dict()}
+    files = {f"{prefix}_{getattr(solver.model, 'weights_tag', 'dis')}.pdparams": solver.model.critic.state_dict()}
     if solver.ema_model is None:
         files[f"{prefix}_gen.pdparams"] = generator
     else:
