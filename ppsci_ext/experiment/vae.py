@@ -16,7 +16,6 @@ MODEL.noise_dim is the latent dimension T (the prior's noise, as for a generator
 
 from __future__ import annotations
 
-import os
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import paddle
@@ -26,13 +25,13 @@ from ppsci_ext.experiment.base import COMMON_KEYS
 from ppsci_ext.experiment.config import Key
 from ppsci_ext.experiment.mnist import MNISTExperiment
 from ppsci_ext.loss.vae import negative_elbo
+from ppsci_ext.pretrained import shipped_weights
 from ppsci_ext.solver.vae import VAESolver, test_elbo
 
 # COMMON_KEYS of the adversarial training that a VAE has no use for (its YAML does not have them).
 GAN_ONLY_KEYS = ("TRAIN.n_critic", "TRAIN.lr_generator", "TRAIN.lr_critic", "TRAIN.beta1", "TRAIN.beta2",
                  "LOSS.gp_lambda")
 _MNIST_GAN_KEYS = ("MODEL.dim", "MODEL.critic_dim")
-SHIPPED_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "pretrained")
 
 
 def build_rmsprop(params, lr: float, rho: float, epsilon: float, decay_iters: int = 0) -> paddle.optimizer.RMSProp:
@@ -86,8 +85,7 @@ class VAEMNISTExperiment(MNISTExperiment):
         return self.config.EVAL.pretrained_enc_model_path
 
     def shipped_weights(self) -> Optional[Tuple[str, Optional[str]]]:
-        decoder, encoder = (os.path.join(SHIPPED_DIR, f"vae_mnist_{part}.pdparams") for part in ("gen", "enc"))
-        return (decoder, encoder) if os.path.isfile(decoder) and os.path.isfile(encoder) else None
+        return shipped_weights("vae", "mnist")
 
     def sample_sizes(self) -> Dict[str, Dict[str, int]]:
         sizes = super().sample_sizes()

@@ -12,8 +12,11 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 
 def shipped_weights(experiment: str, variant: str) -> Tuple[str, str]:
     """Paths of the shipped (generator, critic) weights of ``experiment``/``variant``."""
-    gen = os.path.join(_HERE, f"wgangp_{experiment}_{variant}_gen.pdparams")
-    dis = os.path.join(_HERE, f"wgangp_{experiment}_{variant}_dis.pdparams")
+    if experiment == "vae":  # the VAE baseline: its decoder and encoder (examples/wgangp/vae_mnist.py)
+        gen, dis = (os.path.join(_HERE, f"vae_{variant}_{part}.pdparams") for part in ("gen", "enc"))
+    else:
+        gen = os.path.join(_HERE, f"wgangp_{experiment}_{variant}_gen.pdparams")
+        dis = os.path.join(_HERE, f"wgangp_{experiment}_{variant}_dis.pdparams")
     if not os.path.isfile(gen):
         raise UserError(
             f"no shipped weights for {experiment} {variant!r}; train them (python "

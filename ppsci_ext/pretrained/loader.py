@@ -24,7 +24,8 @@ from ppsci_ext.errors import UserError, about
 from ppsci_ext.io import paddlescience
 
 SHIPPED = {"mnist": ("mnist", "cpu"), "toy-8gaussians": ("toy", "8gaussians"),
-           "toy-25gaussians": ("toy", "25gaussians"), "toy-swissroll": ("toy", "swissroll")}
+           "toy-25gaussians": ("toy", "25gaussians"), "toy-swissroll": ("toy", "swissroll"),
+           "vae-mnist": ("vae", "mnist")}
 # Most samples one call draws: a million 64x64 RGB images already take 12 GB; larger sets are drawn in parts.
 MAX_SAMPLES = 1_000_000
 # Seeds NumPy's generators take everywhere (legacy RandomState included): 0 .. 2**32 - 1.
@@ -120,6 +121,7 @@ def _build(state: Dict[str, Any], stored: Dict[str, Any]):
     from ppsci_ext.arch import MNISTGenerator, ToyGenerator
     from ppsci_ext.arch.mnist import describe_mnist_generator
     from ppsci_ext.arch.toy import describe_toy_generator
+    from ppsci_ext.arch.vae import VAEDecoder, describe_vae_decoder
     from ppsci_ext.arch.images import build_image_gan, describe_image_generator
 
     from ppsci_ext.arch.paddlescience import build_paddlescience_generator, describe_paddlescience_generator
@@ -137,6 +139,9 @@ def _build(state: Dict[str, Any], stored: Dict[str, Any]):
     found = describe_mnist_generator(state)
     if found:
         return MNISTGenerator(**found), "mnist", found
+    found = describe_vae_decoder(state)  # the VAE baseline's decoder draws digits from prior noise like a generator
+    if found:
+        return VAEDecoder(**found), "mnist", found
     found = describe_toy_generator(state)
     if "data_dim" in found:
         settings = {"width": stored.get("width", 512), **found}
@@ -178,7 +183,7 @@ def load(name_or_path: str) -> Generator:
 
     Args:
         name_or_path (str): A shipped generator ("mnist", "toy-8gaussians",
-            "toy-25gaussians", "toy-swissroll"), or the path (or URL) of any
+            "toy-25gaussians", "toy-swissroll", or the VAE baseline's decoder "vae-mnist"), or the path (or URL) of any
             ``.pdckpt`` or ``*_gen.pdparams`` this package wrote.
 
     Returns:

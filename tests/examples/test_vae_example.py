@@ -149,3 +149,30 @@ def test_a_vae_checkpoint_is_not_resumed_as_a_gan(runs, small_data, example):
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     line = [line for line in proc.stderr.splitlines() if line.startswith("ERROR:")][-1]
     assert "'vae_mnist' run" in line and "vae_mnist.py" in line
+
+
+def test_eval_without_path_scores_the_shipped_vae(tmp_path, small_data, example):
+    """The shipped decoder and encoder: trained (docs/vae.md), so far from an untrained VAE's figures."""
+    from ppsci_ext.pretrained import shipped_weights
+
+    decoder, encoder = shipped_weights("vae", "mnist")
+    out = tmp_path / "eval"
+    proc = example("vae_mnist.py", "mode=eval", f"output_dir={out}", f"DATA.data_path={small_data}",
+                   "EVAL.num_samples=500", "EVAL.batch_size=250", cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    data = _metrics(out)
+    assert data["generator"] == str(decoder) and encoder.endswith("vae_mnist_enc.pdparams")
+    metrics = data["metrics"]
+    _elbo_parts_agree(metrics)
+    # untrained: score 1.0 and an ELBO of about -545 nats (784 grey pixels at p = 1/2); docs/vae.md: 4.8 and -137
+    assert metrics["mnist.score"] > 3.0 and metrics["vae.elbo"] > -200.0
+
+
+def test_the_shipped_decoder_loads_by_name():
+    import ppsci_ext
+
+    gen = ppsci_ext.pretrained.load("vae-mnist")
+    assert gen.kind == "mnist" and gen.settings == {"noise_dim": 5, "hidden_dim": 256}
+    digits = gen.sample(6, seed=1)
+    assert digits.shape == (6, 28, 28, 1) and digits.dtype == np.uint8
+    np.testing.assert_array_equal(gen.sample(6, seed=1), digits)
