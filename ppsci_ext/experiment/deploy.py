@@ -57,7 +57,8 @@ from ppsci_ext.io.weights import extract_network, load_checked
 EXPORT_NAME = "generator"         # output_dir/inference/generator.{json,pdiparams}
 INFO_SUFFIX = ".ppsci_ext.json"   # what the exported model is, beside it
 INFO_FORMAT = "ppsci_ext-inference-1"
-VALUE_RANGES = {"mnist": (0.0, 1.0), "images": (-1.0, 1.0), "cifar10": (-1.0, 1.0)}  # the toy's are points
+VALUE_RANGES = {"mnist": (0.0, 1.0), "vae_mnist": (0.0, 1.0), "images": (-1.0, 1.0),  # the toy's are points
+                "cifar10": (-1.0, 1.0)}
 _EPS = 1e-5  # arch.cifar10's batch-norm epsilon
 
 

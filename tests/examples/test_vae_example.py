@@ -176,3 +176,15 @@ def test_the_shipped_decoder_loads_by_name():
     digits = gen.sample(6, seed=1)
     assert digits.shape == (6, 28, 28, 1) and digits.dtype == np.uint8
     np.testing.assert_array_equal(gen.sample(6, seed=1), digits)
+
+
+def test_export_then_infer_writes_digits(tmp_path, example):
+    """The decoder as a static model; Paddle Inference's samples are uint8 digits like the GAN's."""
+    out = tmp_path / "inf"
+    for mode in ("export", "infer"):
+        proc = example("vae_mnist.py", f"mode={mode}", f"output_dir={out}", "INFER.num_samples=12", cwd=str(tmp_path))
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "uint8 images [12, 28, 28, 1]" in proc.stdout + proc.stderr
+    with np.load(out / "samples.npz") as data:
+        images = [data[k] for k in data.files]
+    assert any(a.dtype == np.uint8 and a.shape == (12, 28, 28, 1) and a.max() > 200 for a in images)

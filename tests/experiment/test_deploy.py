@@ -10,7 +10,7 @@ import paddle
 import paddle.nn.functional as F
 import pytest
 
-from ppsci_ext.arch import CifarResNetGenerator, MNISTGenerator, ToyGenerator
+from ppsci_ext.arch import CifarResNetGenerator, MNISTGenerator, ToyGenerator, VAEDecoder
 from ppsci_ext.arch.cifar10 import BatchNorm
 from ppsci_ext.errors import UserError
 from ppsci_ext.experiment import deploy
@@ -46,6 +46,7 @@ GENERATORS = {
     "mnist": lambda: MNISTGenerator(dim=8),
     "resnet": lambda: CifarResNetGenerator(dim=8),
     "resnet_acgan": lambda: CifarResNetGenerator(dim=8, conditional=True),
+    "vae": lambda: VAEDecoder(hidden_dim=8),
 }
 
 
