@@ -113,6 +113,7 @@ class Experiment:
     name = "wgangp"            # stored in checkpoints and checked on resume
     keys: List[Key] = []       # the experiment's own keys, besides COMMON_KEYS
     model_keys: Tuple[str, ...] = ()  # MODEL keys that define the architecture
+    sample_range: Optional[Tuple[float, float]] = None  # the generator's image values (None: it draws points)
 
     @classmethod
     def all_keys(cls) -> List[Key]:

@@ -57,8 +57,6 @@ from ppsci_ext.io.weights import extract_network, load_checked
 EXPORT_NAME = "generator"         # output_dir/inference/generator.{json,pdiparams}
 INFO_SUFFIX = ".ppsci_ext.json"   # what the exported model is, beside it
 INFO_FORMAT = "ppsci_ext-inference-1"
-VALUE_RANGES = {"mnist": (0.0, 1.0), "vae_mnist": (0.0, 1.0), "images": (-1.0, 1.0),  # the toy's are points
-                "cifar10": (-1.0, 1.0)}
 _EPS = 1e-5  # arch.cifar10's batch-norm epsilon
 
 
@@ -219,7 +217,7 @@ def export(experiment) -> str:
         "weights": "shipped weights" if shipped else str(path),
         "inputs": {"z": [int(generator.noise_dim)], **({"y": int(model.num_classes or 10)} if conditional else {})},
         "output": generator.output_keys[0],
-        "value_range": list(VALUE_RANGES[experiment.name]) if experiment.name in VALUE_RANGES else None,
+        "value_range": list(experiment.sample_range) if experiment.sample_range is not None else None,
         "batch_statistics": any(isinstance(m, BatchNorm) for m in generator.sublayers()),
     }
     atomic_write_json(info, prefix + INFO_SUFFIX)

@@ -65,6 +65,7 @@ class ImagesExperiment(Experiment):
 
     name = "images"
     model_keys = ("dim", "conditional", "critic_norm")
+    sample_range = (-1.0, 1.0)  # the tanh's
     keys = IMAGE_KEYS + [
         Key("DATA.data_path", str, nullable=True),
         Key("DATA.resolution", int, choices=RESOLUTIONS),

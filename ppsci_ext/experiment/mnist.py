@@ -25,6 +25,7 @@ class MNISTExperiment(Experiment):
 
     name = "mnist"
     model_keys = ("noise_dim", "dim", "critic_dim")
+    sample_range = (0.0, 1.0)  # the sigmoid's
     keys = [
         Key("DATA.data_path", str, nullable=True),
         Key("MODEL.noise_dim", int, low=1),
@@ -89,8 +90,12 @@ class MNISTExperiment(Experiment):
         return super().model_settings_from(obj, path)
 
     def _read(self, split: str) -> np.ndarray:
-        with about(f"DATA.data_path={show(self.config.DATA.data_path)}"):
-            return data.read_mnist(data.resolve_mnist_path(self.config.DATA.data_path), split)[0]
+        """The images of ``split``, read once per experiment (the validator and the VAE's test ELBO share them)."""
+        read = self.__dict__.setdefault("_split_images", {})
+        if split not in read:
+            with about(f"DATA.data_path={show(self.config.DATA.data_path)}"):
+                read[split] = data.read_mnist(data.resolve_mnist_path(self.config.DATA.data_path), split)[0]
+        return read[split]
 
     def train_data(self):
         return {"img": self._read("train")}, None

@@ -208,3 +208,37 @@ def test_export_of_a_file_mode_run_needs_weights(tmp_path):
     exp = toy_run(tmp_path, "export", **{"DATA.mode": "file", "DATA.data_path": str(points)})
     with pytest.raises(UserError, match=r"^mode=export needs generator weights: set INFER.pretrained_model_path"):
         exp.export()
+
+
+def _experiment(kind, tmp_path, mode, **values):
+    from ppsci_ext.experiment.images import ImagesExperiment
+    from ppsci_ext.experiment.mnist import MNISTExperiment
+    from ppsci_ext.experiment.vae import VAEMNISTExperiment
+
+    cls = {"mnist": MNISTExperiment, "vae_mnist": VAEMNISTExperiment, "images": ImagesExperiment}[kind]
+    return cls(from_values(kind, cls.all_keys(), {"mode": mode, "output_dir": str(tmp_path / "run"), **values}))
+
+
+@pytest.mark.parametrize("kind, low", [("mnist", 0.0), ("vae_mnist", 0.0), ("images", -1.0)])
+def test_infer_writes_images_quantised_from_the_generators_own_range(kind, low, tmp_path):
+    """MNIST's sigmoid draws [0, 1], the images' tanh [-1, 1]: uint8 = floor((x - low) / (1 - low) * 255.99)."""
+    import ppsci_ext.pretrained as pretrained
+    from ppsci_ext.data.images import quantize
+
+    values = {}
+    if kind == "images":  # no shipped weights: a small untrained ResNet generator's
+        paddle.seed(5)
+        weights = str(tmp_path / "small_gen.pdparams")
+        paddle.save(CifarResNetGenerator(dim=8).state_dict(), weights)
+        values["INFER.pretrained_model_path"] = weights
+    _experiment(kind, tmp_path, "export", **values).export()
+    info = json.load(open(str(tmp_path / "run" / "inference" / "generator.ppsci_ext.json")))
+    assert info["value_range"] == [low, 1.0]
+    path = _experiment(kind, tmp_path, "infer", **{"INFER.num_samples": 20}).infer()
+    got = np.load(path)["samples"]
+    gen = pretrained.load(values.get("INFER.pretrained_model_path") or kind.replace("_", "-"))
+    z = np.random.default_rng(42 + 3).standard_normal((20, gen.noise_dim)).astype(np.float32)
+    want = quantize(eager(gen.network, {"z": z}), (low, 1.0)).transpose(0, 2, 3, 1)
+    assert got.dtype == np.uint8 and got.shape == want.shape
+    assert np.abs(got.astype(int) - want.astype(int)).max() <= 1  # floor() may tip over on float noise
+    assert np.mean(got != want) < 0.01

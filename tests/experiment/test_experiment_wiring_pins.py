@@ -144,3 +144,23 @@ def test_acgan_scales_other_values(tmp_path, recorded):
         assert (exp.objective.acgan_critic_scale, exp.objective.acgan_generator_scale) == (2.0, 0.0)
     finally:
         folders.release(exp.lock)
+
+
+def test_an_mnist_split_is_decompressed_once_per_experiment(monkeypatch, tmp_path):
+    """The validator and the VAE's test ELBO both ask for the test split; mnist.pkl.gz is read once."""
+    from ppsci_ext.experiment import mnist as mnist_experiment
+    from ppsci_ext.experiment.vae import VAEMNISTExperiment
+
+    reads = []
+
+    def read(path, split):
+        reads.append(split)
+        return np.full((3, 1, 28, 28), len(reads), np.float32), np.zeros(3, np.int64)
+
+    monkeypatch.setattr(mnist_experiment.data, "read_mnist", read)
+    monkeypatch.setattr(mnist_experiment.data, "resolve_mnist_path", lambda path: "mnist.pkl.gz")
+    exp = VAEMNISTExperiment(from_values("vae_mnist", VAEMNISTExperiment.all_keys(),
+                                         {"output_dir": str(tmp_path / "run")}))
+    first = exp._read("test")
+    assert exp._read("test") is first and exp._read("train")[0, 0, 0, 0] == 2
+    assert reads == ["test", "train"]
