@@ -1,9 +1,11 @@
 """MNIST score and classifier Frechet distance: real digits, an untrained and the shipped generator.
 
     python benchmarks/mnist_quality.py [--data mnist.pkl.gz] [--generator PATH] [--num-samples 10000]
+                                       [--classifier PATH]
 
 Every row scores 10,000 digits with the shipped classifier
-(ppsci_ext/pretrained/mnist_classifier.pdparams); the Frechet distance is taken
+(ppsci_ext/pretrained/mnist_classifier.pdparams, or ``--classifier``, e.g. the
+second one, ppsci_ext/pretrained/mnist_classifier_mlp.pdparams); the Frechet distance is taken
 against the real test split. Generated rows use the noise of
 ``wgangp_mnist.py mode=eval`` (seed 42 + 1), so they match its metrics.json.
 """
@@ -38,14 +40,16 @@ def main() -> None:
     parser.add_argument("--generator", help="generator weights (default: the shipped one)")
     parser.add_argument("--num-samples", type=int, default=10000)
     parser.add_argument("--seed", type=int, default=42, help="the example's seed; its eval noise uses seed + 1")
+    parser.add_argument("--classifier", help="classifier weights (default: the shipped CNN)")
     args = parser.parse_args()
 
     path = resolve_mnist_path(args.data)
     test_x, test_y = read_mnist(path, "test")
     valid_x, _ = read_mnist(path, "valid")
     n = args.num_samples
-    metric = MNISTClassifierMetric(reference_images=test_x)
-    print(f"classifier test accuracy: {accuracy(load_classifier(), test_x, test_y):.4f}")
+    metric = MNISTClassifierMetric(args.classifier, reference_images=test_x)
+    net = load_classifier(args.classifier)
+    print(f"classifier {type(net).__name__}, test accuracy: {accuracy(net, test_x, test_y):.4f}")
 
     gen_path = args.generator or shipped_weights("mnist", "cpu")[0]
     state = paddle.load(gen_path)

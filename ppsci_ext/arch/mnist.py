@@ -25,6 +25,7 @@ import paddle
 from paddle import nn
 from ppsci.arch import base
 
+from ppsci_ext.errors import UserError
 from ppsci_ext.ops.layers import Conv2D, Conv2DTranspose, Linear
 
 
@@ -143,6 +144,65 @@ class MNISTClassifier(base.Arch):
         features = self.body(x[self.input_keys[0]])
         logits = self.head(self.dropout(features))
         return {self.output_keys[0]: logits, self.output_keys[1]: features}
+
+
+class MNISTMLPClassifier(base.Arch):
+    """A second digit classifier without convolutions, to check that a generator's MNIST score is not one network's.
+
+    Flatten -> Linear(784, ``hidden_dim``) -> ReLU -> dropout -> Linear(hidden_dim, ``feature_dim``) -> ReLU
+    (``features``) -> dropout -> Linear(feature_dim, 10) (``logits``). Same inputs and outputs as
+    ``MNISTClassifier``, so either gives the MNIST score and Frechet distance (``EVAL.classifier_path``).
+
+    Args:
+        input_keys (Tuple[str, ...]): Name of the images [N, 1, 28, 28] in [0, 1]. Defaults to ("img",).
+        output_keys (Tuple[str, ...]): Names of the logits and the penultimate features.
+            Defaults to ("logits", "features").
+        hidden_dim (int): Width of the first layer. Defaults to 1024.
+        feature_dim (int): Width of the penultimate layer. Defaults to 128.
+        dropout (float): Dropout after each hidden layer (training only). Defaults to 0.3.
+
+    Examples:
+        >>> import paddle
+        >>> from ppsci_ext.arch import MNISTMLPClassifier
+        >>> out = MNISTMLPClassifier()({"img": paddle.rand([2, 1, 28, 28])})
+        >>> out["logits"].shape, out["features"].shape
+        ([2, 10], [2, 128])
+    """
+
+    def __init__(self, input_keys: Tuple[str, ...] = ("img",), output_keys: Tuple[str, ...] = ("logits", "features"),
+                 hidden_dim: int = 1024, feature_dim: int = 128, dropout: float = 0.3):
+        super().__init__()
+        self.input_keys = tuple(input_keys)
+        self.output_keys = tuple(output_keys)
+        self.body = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(28 * 28, hidden_dim), nn.ReLU(), nn.Dropout(dropout),
+            nn.Linear(hidden_dim, feature_dim), nn.ReLU(),
+        )
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(feature_dim, 10)
+
+    def forward(self, x: Dict[str, paddle.Tensor]) -> Dict[str, paddle.Tensor]:
+        features = self.body(x[self.input_keys[0]])
+        logits = self.head(self.dropout(features))
+        return {self.output_keys[0]: logits, self.output_keys[1]: features}
+
+
+CLASSIFIER_ARCHS = {"cnn": MNISTClassifier, "mlp": MNISTMLPClassifier}
+
+
+def build_mnist_classifier(state: Dict[str, Any], path: str) -> base.Arch:
+    """The untrained classifier whose layers ``state`` fills: ``MNISTClassifier`` or ``MNISTMLPClassifier``.
+
+    Read off the weights: the CNN's first layer is a 5x5 convolution, the MLP's a Linear(784, hidden_dim).
+    """
+    first_cnn, first_mlp = state.get("body.0.weight"), state.get("body.1.weight")
+    if len(getattr(first_cnn, "shape", ())) == 4:
+        return MNISTClassifier(feature_dim=int(state["head.weight"].shape[0]))
+    if list(getattr(first_mlp, "shape", ()))[:1] == [28 * 28] and "body.4.weight" in state:
+        return MNISTMLPClassifier(hidden_dim=int(first_mlp.shape[1]), feature_dim=int(state["body.4.weight"].shape[1]))
+    raise UserError(f"{path} is not the weights of an MNIST classifier (MNISTClassifier or MNISTMLPClassifier); "
+                    "give a file written by ppsci-ext-train-classifier, or null for the shipped classifier.")
 
 
 def describe_mnist_generator(state: Dict[str, Any]) -> Dict[str, Any]:

