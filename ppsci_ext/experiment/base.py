@@ -440,7 +440,7 @@ class Experiment:
             **self._solver_options(),
         )
         solver.weights_label = "shipped weights" if shipped else (
-            f"generator iteration {step}" if step is not None else os.path.basename(str(gen_path)))
+            f"{solver.step_name} {step}" if step is not None else os.path.basename(str(gen_path)))
         metrics = solver.evaluate("eval")
         extra = self.after_eval(solver, settings)
         path = self.write_metrics(metrics, generator=str(gen_path), critic=str(dis_path) if dis_path else None,

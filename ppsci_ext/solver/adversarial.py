@@ -227,6 +227,7 @@ class AdversarialSolver(ppsci.solver.Solver):
     """
 
     uses_generator_loss = True  # a subclass that trains with the constraint's loss alone sets False
+    step_name = "generator iteration"  # what global_step counts, in messages (the VAE's: "update")
 
     def __init__(
         self,
@@ -468,7 +469,7 @@ class AdversarialSolver(ppsci.solver.Solver):
 
     def describe_weights(self) -> str:
         """What the generator holds, for picture titles: ``weights_label``, else the generator iteration."""
-        return self.weights_label or f"generator iteration {self.global_step}"
+        return self.weights_label or f"{self.step_name} {self.global_step}"
 
     def _writers(self):
         return [w for w in (self.vdl_writer, self.tbd_writer, self.wandb_writer) if w is not None]
@@ -599,15 +600,15 @@ class AdversarialSolver(ppsci.solver.Solver):
         if iter_id == 1 and done >= 1 and (kept is None or kept[2] != self.global_step):
             self.save_checkpoint(done, "latest")
         if iter_id == 1 and done >= 1:
-            where = f"at the end of epoch {done} (generator iteration {self.global_step})"
+            where = f"at the end of epoch {done} ({self.step_name} {self.global_step})"
         else:
-            where = (f"at generator iteration {self.global_step} (iteration {iter_id - 1} of "
+            where = (f"at {self.step_name} {self.global_step} (iteration {iter_id - 1} of "
                      f"{self.iters_per_epoch} of epoch {epoch_id})")
         raise signals.Stopped(signum, where=where)
 
     def stop_message(self, stop: "signals.Stopped") -> str:
         """The one line that ends a stopped training run: where it stopped, what was kept, how to go on."""
-        where = stop.where or f"at generator iteration {self.global_step}"
+        where = stop.where or f"at {self.step_name} {self.global_step}"
         head = f"Stopped by {signals.signal_name(stop.signum)} {where}"
         kept = getattr(self, "kept_checkpoint", None)
         if kept is None:
@@ -619,9 +620,9 @@ class AdversarialSolver(ppsci.solver.Solver):
         path, epoch, step = kept
         since = self.global_step - step
         plural = since > 1
-        lost = (f"the {since} generator iteration{'s' * plural} since then {'were' if plural else 'was'} not saved "
+        lost = (f"the {since} {self.step_name}{'s' * plural} since then {'were' if plural else 'was'} not saved "
                 "(a checkpoint inside an epoch could not resume exactly)" if since > 0 else "nothing was lost")
-        return (f"{head}: kept {path} (generator iteration {step}, the end of epoch {epoch}); {lost}. "
+        return (f"{head}: kept {path} ({self.step_name} {step}, the end of epoch {epoch}); {lost}. "
                 f"Resume: {signals.resume_command(path, self.output_dir)}")
 
     def write_history(self) -> None:

@@ -281,7 +281,7 @@ def save_checkpoint(solver, epoch_id: int, prefix: str) -> str:
     atomic_save(solver.checkpoint_state(epoch_id), path)
     if prefix == "latest":
         solver.last_checkpoint = path
-    logger.message(f"Saved checkpoint {path} (generator iteration {solver.global_step})")
+    logger.message(f"Saved checkpoint {path} ({solver.step_name} {solver.global_step})")
     return path
 
 def resume(solver, path: str, loaded: Optional[Dict[str, Any]] = None) -> None:
@@ -327,4 +327,4 @@ def resume(solver, path: str, loaded: Optional[Dict[str, Any]] = None) -> None:
     if solver.world_size > 1:  # the file holds rank 0's streams; give each rank its own again
         misc.set_random_seed(int(np.random.default_rng([int(state["global_step"]), solver.rank]).integers(2**31)))
     solver.last_checkpoint = path
-    logger.message(f"Resumed from {path} at epoch {state['epoch']} (generator iteration {solver.global_step})")
+    logger.message(f"Resumed from {path} at epoch {state['epoch']} ({solver.step_name} {solver.global_step})")

@@ -35,6 +35,7 @@ class VAESolver(AdversarialSolver):
     """
 
     uses_generator_loss = False
+    step_name = "update"  # one VAE update per step (the GAN's step is a generator iteration)
 
     def __init__(self, model, constraint, optimizer_decoder, optimizer_encoder, output_dir: str, **kwargs):
         super().__init__(model, constraint, None, optimizer_decoder, optimizer_encoder, output_dir, n_critic=1,
@@ -57,7 +58,7 @@ class VAESolver(AdversarialSolver):
 
     def _diverged_message(self, what: str) -> str:
         kept = self.last_checkpoint or "none was written yet"
-        return (f"training diverged: {what} became NaN or Inf by iteration {self.global_step}. Nothing was saved "
+        return (f"training diverged: {what} became NaN or Inf by update {self.global_step}. Nothing was saved "
                 f"over the last good checkpoint ({kept}). Lower TRAIN.lr, then resume from that file.")
 
 

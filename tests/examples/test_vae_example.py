@@ -3,6 +3,7 @@ its decoded digits with the MNIST metrics and its encoder with the test ELBO; th
 
 import json
 import math
+import re
 
 import numpy as np
 import paddle
@@ -85,6 +86,14 @@ def test_a_resumed_run_ends_where_the_uninterrupted_one_does(runs):
     histories = [json.loads((runs[k] / "train_history.json").read_text()) for k in ("full", "resumed")]
     assert [r["vae_loss"] for r in histories[1]["train"]] == [r["vae_loss"] for r in histories[0]["train"]]
     assert _metrics(runs["resumed"])["metrics"] == _metrics(runs["full"])["metrics"]
+
+
+def test_the_log_counts_updates_not_generator_iterations(runs):
+    """A VAE step is one update of both networks: checkpoint and resume lines say so."""
+    log = (runs["resumed"] / "train.log").read_text()
+    assert re.search(r"Resumed from \S+latest.pdckpt at epoch 1 \(update 2\)", log), log[-2000:]
+    assert re.search(r"Saved checkpoint \S+latest.pdckpt \(update 4\)", log), log[-2000:]
+    assert "generator iteration" not in log
 
 
 def test_eval_of_a_checkpoint_scores_digits_and_the_test_elbo(runs, small_data, example):
