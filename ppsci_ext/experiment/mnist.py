@@ -97,6 +97,11 @@ class MNISTExperiment(Experiment):
                 read[split] = data.read_mnist(data.resolve_mnist_path(self.config.DATA.data_path), split)[0]
         return read[split]
 
+    def write_metrics(self, metrics: Dict[str, float], **info) -> str:
+        """metrics.json also names the classifier that scored the digits (EVAL.classifier_path or the shipped one)."""
+        info.setdefault("classifier", self.config.EVAL.classifier_path or metric.classifier.SHIPPED_CLASSIFIER)
+        return super().write_metrics(metrics, **info)
+
     def train_data(self):
         return {"img": self._read("train")}, None
 

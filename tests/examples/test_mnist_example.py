@@ -3,11 +3,14 @@
 
 import json
 import math
+import os
 
 import paddle
 import pytest
 
 from mnist_fixtures import _Marker, _splits, _write_pickle, write_small_mnist
+
+from ppsci_ext.metric.classifier import SHIPPED_CLASSIFIER
 
 
 SMALL = ["MODEL.dim=4", "MODEL.critic_dim=6", "TRAIN.batch_size=10", "TRAIN.n_critic=2", "TRAIN.iters_per_epoch=2",
@@ -102,6 +105,7 @@ def test_eval_without_path_scores_the_shipped_generator(tmp_path, small_data, ex
     assert proc.returncode == 0, proc.stderr[-3000:]
     data = _finite_metrics(out / "metrics.json")
     assert data["generator"] == str(gen_path) and width != 4
+    assert data["classifier"] == SHIPPED_CLASSIFIER  # which network scored the digits
     # eval always adds precision/recall/density/coverage (on the classifier's features) and the slerp grid
     assert {"mnist.precision", "mnist.recall", "mnist.density", "mnist.coverage"} <= set(data["metrics"])
     assert data["interpolation"] == str(out / "interpolation.png")
@@ -109,3 +113,18 @@ def test_eval_without_path_scores_the_shipped_generator(tmp_path, small_data, ex
     assert "samples/loss" not in proc.stdout + proc.stderr
     # 10 splits of 50 digits: a trained generator scores well above 7 (docs/mnist.md), an untrained one 1.0.
     assert data["metrics"]["mnist.score"] > 7.0
+
+
+def test_eval_with_the_second_classifier(tmp_path, small_data, example):
+    """EVAL.classifier_path=the shipped MLP: the digits are scored by it, and metrics.json says so."""
+    mlp = os.path.join(os.path.dirname(SHIPPED_CLASSIFIER), "mnist_classifier_mlp.pdparams")
+    runs = {}
+    for name, extra in [("cnn", []), ("mlp", [f"EVAL.classifier_path={mlp}"])]:
+        out = tmp_path / name
+        proc = example("wgangp_mnist.py", "mode=eval", f"output_dir={out}", f"DATA.data_path={small_data}",
+                       "EVAL.num_samples=200", "EVAL.batch_size=100", *extra, cwd=str(tmp_path))
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        runs[name] = _finite_metrics(out / "metrics.json")
+    assert runs["mlp"]["classifier"] == mlp and runs["cnn"]["classifier"] == SHIPPED_CLASSIFIER
+    scores = {name: data["metrics"]["mnist.score"] for name, data in runs.items()}
+    assert scores["mlp"] > 5.0 and abs(scores["mlp"] - scores["cnn"]) > 1e-3, scores
