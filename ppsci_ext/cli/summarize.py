@@ -6,6 +6,7 @@
     ppsci-ext-summarize runs/toy_seeds                  # -> runs/toy_seeds/summary.json, summary.md
     ppsci-ext-summarize runs/toy_seeds --floor          # next to the real-vs-real floor of the toy data
     ppsci-ext-summarize runs/a runs/b runs/c --json ab.json   # run folders given one by one
+    ppsci-ext-summarize runs/toy_seeds --curve          # every evaluation over training -> curve.json, curve.md
 
 ``RUN_DIR`` is the ``output_dir`` of a Hydra multirun (``-m``): job k wrote into
 ``RUN_DIR/k/`` and Hydra's ``multirun.yaml`` lies in ``RUN_DIR``. Every
@@ -23,6 +24,11 @@ the sweep that never started (Hydra stops a sweep at a failed job) as not run.
 Neither is averaged; the exit status is then 1. Runs of different experiments
 or of different settings other than the seed (the jobs' ``.hydra/config.yaml``,
 or the settings stored in a checkpoint) are refused, as are two runs of one seed.
+
+``--curve`` reads each run's ``train_history.json`` (rewritten after every
+evaluation, so runs still training count) instead and tabulates every
+evaluation: a row per step, a column per metric (``--metrics`` chooses them),
+mean ± std over the runs that reached the step.
 
 ``--floor`` (toy data only) computes the real-vs-real floor: ``--floor-draws``
 independent sets of as many real points as the runs scored, each scored
@@ -73,6 +79,7 @@ class Job:
     info: Dict[str, Any] = field(default_factory=dict)
     settings: Optional[Dict[str, Any]] = None
     overrides: List[str] = field(default_factory=list)
+    curve: Dict[int, Dict[str, float]] = field(default_factory=dict)  # --curve: step -> that evaluation's metrics
 
     @property
     def name(self) -> str:
@@ -393,15 +400,117 @@ def summary_markdown(summary: Dict[str, Any]) -> str:
     if n:
         labels = [r["column"] for r in summary["runs"]]
         lines += [S.summary_table(summary["metrics"], labels, floor["metrics"] if floor else None), ""]
-    failed = summary["failed"]
-    if failed:
-        lines.append(f"Left out ({len(failed)}):")
-        for f in failed:
-            name = f"job {f['job']}" if f["job"].isdigit() else f["job"]
-            seed = f" (seed {f['seed']})" if f["seed"] is not None else ""
-            lines.append(f"- {f['status'].upper()}: {name}{seed}: {f['reason']}")
-        lines.append("")
-    return "\n".join(lines)
+    return "\n".join(lines + _left_out(summary["failed"]))
+
+
+def _left_out(failed: Sequence[Dict[str, Any]]) -> List[str]:
+    """The Markdown lines naming the runs not in the table, and why."""
+    if not failed:
+        return []
+    lines = [f"Left out ({len(failed)}):"]
+    for f in failed:
+        name = f"job {f['job']}" if f["job"].isdigit() else f["job"]
+        seed = f" (seed {f['seed']})" if f["seed"] is not None else ""
+        lines.append(f"- {f['status'].upper()}: {name}{seed}: {f['reason']}")
+    return lines + [""]
+
+
+# --------------------------------------------------------------------- the curve
+def read_curve(job: Job) -> None:
+    """Fill ``job.curve`` from the run's ``train_history.json`` (rewritten after every evaluation), or say why not."""
+    path = os.path.join(job.folder, "train_history.json")
+    if job.status == "not run":
+        return
+    job.status, job.reason = "ok", ""
+    if not os.path.isfile(path):
+        job.status, job.reason = "failed", ("no train_history.json (the run has not evaluated yet, or trained with "
+                                            "TRAIN.eval_during_train=false)")
+        return
+    try:
+        with open(path, encoding="utf-8") as f:
+            records = json.load(f).get("eval")
+        if not isinstance(records, list):
+            raise ValueError("no list of evaluations under 'eval'")
+    except (OSError, ValueError, AttributeError) as e:
+        job.status, job.reason = "failed", f"train_history.json is not readable ({type(e).__name__}: {e})"
+        return
+    for record in records:
+        if isinstance(record, dict) and isinstance(record.get("step"), int):
+            job.curve[record["step"]] = {k: float(v) for k, v in record.items() if k != "step" and S.is_number(v)}
+    if not job.curve:
+        job.status, job.reason = "failed", "train_history.json holds no evaluation yet"
+
+
+def curve_columns(jobs: Sequence[Job], wanted: Optional[Sequence[str]]) -> List[str]:
+    """The metric keys of the curve: ``wanted`` (full keys or short names, in that order), else every metric
+    the runs evaluated but the per-split spreads (``*_std``), in table order."""
+    keys = S.ordered_keys({k for j in jobs for record in j.curve.values() for k in record})
+    if not wanted:
+        return [k for k in keys if not k.endswith("_std")]
+    columns = []
+    for name in wanted:
+        hits = [k for k in keys if k == name] or [k for k in keys if S.metric_name(k) == name]
+        if not hits:
+            raise UserError(f"--metrics: the runs evaluated no metric {name!r}; they have {', '.join(keys)}.")
+        columns += [k for k in hits if k not in columns]
+    return columns
+
+
+def build_curve(jobs: Sequence[Job], where: str, wanted: Optional[Sequence[str]] = None) -> Dict[str, Any]:
+    """Each evaluation step's metrics over the runs that reached it: values (one run) or mean ± std."""
+    ok = [j for j in jobs if j.status == "ok"]
+    columns = curve_columns(ok, wanted)
+    steps = sorted({step for j in ok for step in j.curve})
+    rows = []
+    for step in steps:
+        row = {"step": step, "num_runs": sum(step in j.curve for j in ok), "metrics": {}}
+        for key in columns:
+            values = [j.curve[step][key] for j in ok if key in j.curve.get(step, {})]
+            if values:
+                mean, std = S.mean_std(values)
+                row["metrics"][key] = {"mean": mean, "std": std, "values": values}
+        rows.append(row)
+    return {"run_dir": where, "num_runs": len(ok), "runs": [j.label for j in ok], "seeds": [j.seed for j in ok],
+            "columns": columns, "rows": rows,
+            "failed": [{"job": j.label, "seed": j.seed, "status": j.status, "reason": j.reason}
+                       for j in jobs if j.status != "ok"]}
+
+
+def curve_markdown(curve: Dict[str, Any]) -> str:
+    """The Markdown of a curve: a row per evaluation, a column per metric."""
+    n = curve["num_runs"]
+    head = f"## Evaluations over training: {'one run' if n == 1 else f'mean ± std over {n} runs'}"
+    lines = [head, "", f"Runs in `{curve['run_dir']}`" + ("" if n == 1 else f"; {S.STD_NOTE}") + ".", ""]
+    several = n > 1 and any(row["num_runs"] < n for row in curve["rows"])
+    header = ["step"] + (["runs"] if several else []) + curve["columns"]
+    body = []
+    for row in curve["rows"]:
+        cells = [f"{row['step']:,}"] + ([str(row["num_runs"])] if several else [])
+        for key in curve["columns"]:
+            cell = row["metrics"].get(key)
+            cells.append("-" if cell is None else S.format_value(cell["mean"]) if n == 1 else
+                         S.format_mean_std(cell["values"]))
+        body.append(cells)
+    lines += [S.markdown_table(header, body), ""]
+    return "\n".join(lines + _left_out(curve["failed"]))
+
+
+def run_curve(args) -> int:
+    """``--curve``: the table of every evaluation of the runs (finished or still training)."""
+    jobs, out_dir = find_jobs(args.run_dirs)
+    for job in jobs:
+        read_curve(job)
+        if os.path.isdir(job.folder):
+            read_settings(job)
+        seed = (job.settings or {}).get("seed")
+        job.seed = seed if isinstance(seed, int) and not isinstance(seed, bool) else job.seed
+    where = out_dir or " ".join(args.run_dirs)
+    check_same_settings(jobs, where)
+    if not any(j.status == "ok" for j in jobs):
+        raise UserError(f"no run of {where} has evaluated yet: " + "; ".join(j.describe() for j in jobs) + ".")
+    wanted = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else None
+    curve = build_curve(jobs, where, wanted)
+    return _write(args, out_dir, "curve", curve, curve_markdown(curve), jobs)
 
 
 # --------------------------------------------------------------------- the command
@@ -423,6 +532,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="independent real-vs-real draws of the floor (default 10)")
     parser.add_argument("--floor-seed", type=int, default=S.FLOOR_SEED,
                         help=f"seed of the floor's draws (default {S.FLOOR_SEED}, as benchmarks/toy_quality.py)")
+    parser.add_argument("--curve", action="store_true",
+                        help="instead: every evaluation of the runs over training (their train_history.json, also "
+                             "of runs still training), mean ± std at each step; writes RUN_DIR/curve.json, curve.md")
+    parser.add_argument("--metrics", metavar="A,B",
+                        help="--curve: these metrics only (e.g. mnist.score,mnist.frechet; default all but *_std)")
     return parser
 
 
@@ -434,6 +548,12 @@ NUMERIC_FLAGS = {"--floor-draws": dict(low=1, whole=True, default=10),
 def run(args) -> int:
     for flag, rule in NUMERIC_FLAGS.items():
         check_number(getattr(args, flag[2:].replace("-", "_")), flag, **rule)
+    if args.metrics and not args.curve:
+        raise UserError("--metrics chooses the columns of --curve; add --curve, or leave --metrics out.")
+    if args.curve:
+        if args.floor:
+            raise UserError("--floor belongs to the summary of final metrics, not to --curve; give one of them.")
+        return run_curve(args)
     jobs, out_dir = find_jobs(args.run_dirs)
     for job in jobs:
         read_job(job)
@@ -445,13 +565,18 @@ def run(args) -> int:
                         + "; ".join(j.describe() for j in jobs) + ".")
     floor = get_floor(ok, out_dir, args.floor, args.floor_draws, args.floor_seed)
     summary = build_summary(jobs, where, floor)
-    text = summary_markdown(summary)
-    json_out = args.json or (os.path.join(out_dir, "summary.json") if out_dir else None)
-    md_out = args.markdown or (os.path.join(out_dir, "summary.md") if out_dir else None)
+    return _write(args, out_dir, "summary", summary, summary_markdown(summary), jobs)
+
+
+def _write(args, out_dir: Optional[str], name: str, result: Dict[str, Any], text: str, jobs: Sequence[Job]) -> int:
+    """Print ``text``; write it and ``result`` to ``--markdown`` / ``--json`` or ``out_dir/name.{md,json}``;
+    name the runs left out. Exit status 1 when some run was left out."""
+    json_out = args.json or (os.path.join(out_dir, f"{name}.json") if out_dir else None)
+    md_out = args.markdown or (os.path.join(out_dir, f"{name}.md") if out_dir else None)
     from ppsci_ext.io.atomic import atomic_write_text
 
     if json_out:
-        atomic_write_text(json.dumps(_jsonable(summary), indent=1) + "\n", json_out)
+        atomic_write_text(json.dumps(_jsonable(result), indent=1) + "\n", json_out)
     if md_out:
         atomic_write_text(text + "\n", md_out)
     sys.stdout.write(text + "\n")
@@ -462,7 +587,7 @@ def run(args) -> int:
     for job in jobs:
         if job.status != "ok":
             print(f"{job.status.upper()}: {job.describe()}", file=sys.stderr)
-    return 1 if len(ok) < len(jobs) else 0
+    return 1 if any(j.status != "ok" for j in jobs) else 0
 
 
 def _jsonable(value):

@@ -449,6 +449,7 @@ class AdversarialSolver(ppsci.solver.Solver):
                 self.eval_seconds.append(time.perf_counter() - tic)
                 if save:  # again, with the evaluation in its history (and the best metric) for an exact resume
                     self.save_checkpoint(epoch_id, "latest")
+                self.write_history()  # the curve so far, readable while the run goes on (ppsci-ext-summarize --curve)
         self.write_history()
 
     def averaged_generator(self) -> ContextManager:

@@ -266,6 +266,72 @@ def test_the_floor_only_for_toy_samplers(tmp_path, capsys):
         "ERROR: --floor: the mnist experiment has no real-vs-real floor here")
 
 
+def write_history(folder, evals):
+    """train_history.json with evaluations ``evals``: [(step, {metric: value}), ...]."""
+    with open(os.path.join(str(folder), "train_history.json"), "w") as f:
+        json.dump({"train": [{"step": 1, "critic_loss": -1.0}], "eval": [{"step": s, **m} for s, m in evals]}, f)
+
+
+def curve_seeds(root):
+    """Seeds 0 and 1 finished (evaluated at 2 and 4), seed 2 still training (evaluated at 2)."""
+    three_seeds(root)
+    write_history(root / "0", [(2, {"toy.swd": 0.5, "toy.modes": 6.0, "mnist.score_std": 0.1}),
+                               (4, {"toy.swd": 0.25, "toy.modes": 8.0, "mnist.score_std": 0.1})])
+    write_history(root / "1", [(2, {"toy.swd": 0.3, "toy.modes": 7.0}), (4, {"toy.swd": 0.15, "toy.modes": 8.0})])
+    write_history(root / "2", [(2, {"toy.swd": 0.4, "toy.modes": 8.0})])
+
+
+def test_the_curve_of_every_evaluation(tmp_path, capsys):
+    curve_seeds(tmp_path)
+    code, out, err = run([tmp_path, "--curve"], capsys)
+    assert code == 0, err
+    assert out == "\n".join([
+        "## Evaluations over training: mean ± std over 3 runs",
+        "",
+        f"Runs in `{tmp_path}`; std is the sample standard deviation (ddof=1).",
+        "",
+        "| step | runs | toy.modes | toy.swd |",
+        "|---|---|---|---|",
+        "| 2 | 3 | 7.0 ± 1.0 | 0.40 ± 0.10 |",
+        "| 4 | 2 | 8 ± 0 | 0.200 ± 0.071 |",
+        "",
+    ]) + "\n"
+    assert err == f"written: {tmp_path / 'curve.json'}, {tmp_path / 'curve.md'}\n"
+    curve = json.load(open(tmp_path / "curve.json"))
+    assert curve["columns"] == ["toy.modes", "toy.swd"] and curve["seeds"] == [0, 1, 2]
+    assert [r["step"] for r in curve["rows"]] == [2, 4] and [r["num_runs"] for r in curve["rows"]] == [3, 2]
+    swd = curve["rows"][1]["metrics"]["toy.swd"]
+    assert swd["values"] == [0.25, 0.15] and swd["mean"] == pytest.approx(0.2)
+    assert swd["std"] == pytest.approx(0.1 / math.sqrt(2))  # ddof=1
+    assert open(tmp_path / "curve.md").read() == out
+    # chosen columns, by short or full name, in the order given; one run: its values
+    code, out, _ = run([tmp_path / "0", "--curve", "--metrics", "swd,mnist.score_std"], capsys)
+    assert code == 0
+    assert "| step | toy.swd | mnist.score_std |\n|---|---|---|\n| 2 | 0.5 | 0.1 |\n| 4 | 0.25 | 0.1 |" in out
+    assert out.startswith("## Evaluations over training: one run\n")
+
+
+def test_the_curve_lists_runs_without_history_and_refuses_bad_flags(tmp_path, capsys):
+    curve_seeds(tmp_path)
+    os.remove(tmp_path / "2" / "train_history.json")
+    code, out, err = run([tmp_path, "--curve"], capsys)
+    assert code == 1
+    assert "mean ± std over 2 runs" in out and "| step | toy.modes | toy.swd |" in out
+    assert "- FAILED: job 2 (seed 2): no train_history.json (the run has not evaluated yet" in out
+    assert err.splitlines()[-1].startswith("FAILED: job 2 (seed 2): no train_history.json")
+    (tmp_path / "1" / "train_history.json").write_text("{not json")
+    code, out, err = run([tmp_path, "--curve"], capsys)
+    assert code == 1 and "- FAILED: job 1 (seed 1): train_history.json is not readable (JSONDecodeError" in out
+    assert refusal([tmp_path, "--curve", "--metrics", "fid"], capsys) == (
+        "ERROR: --metrics: the runs evaluated no metric 'fid'; they have toy.modes, toy.swd, mnist.score_std.")
+    assert refusal([tmp_path, "--metrics", "swd"], capsys) == (
+        "ERROR: --metrics chooses the columns of --curve; add --curve, or leave --metrics out.")
+    assert refusal([tmp_path, "--curve", "--floor"], capsys).startswith("ERROR: --floor belongs to the summary")
+    os.remove(tmp_path / "0" / "train_history.json")
+    assert refusal([tmp_path / "0", "--curve"], capsys).startswith(
+        f"ERROR: no run of {tmp_path / '0'} has evaluated yet: job 0 (seed 0): no train_history.json")
+
+
 def test_a_real_two_seed_multirun_end_to_end(tmp_path):
     """-m seed=0,1 writes output_dir/0 and output_dir/1; the console command averages their metrics.json."""
     sweep = tmp_path / "sweep"
@@ -292,3 +358,10 @@ def test_a_real_two_seed_multirun_end_to_end(tmp_path):
         assert stats["std"] == pytest.approx(abs(values[0] - values[1]) / math.sqrt(2))  # ddof=1
         assert stats["values"] == {"seed 0": values[0], "seed 1": values[1]}
     assert open(sweep / "summary.md").read() == done.stdout
+    # the same jobs' evaluations over training (one each: TRAIN.epochs=1)
+    done = subprocess.run([command, str(sweep), "--curve", "--metrics", "modes,swd"], env=env, capture_output=True,
+                          text=True)
+    assert done.returncode == 0, done.stderr
+    curve = json.load(open(sweep / "curve.json"))
+    assert [r["step"] for r in curve["rows"]] == [5]
+    assert curve["rows"][0]["metrics"]["toy.swd"]["values"] == [j["metrics"]["toy.swd"] for j in jobs]

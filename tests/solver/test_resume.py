@@ -387,3 +387,22 @@ def test_settings_that_only_steer_saving_or_evaluation_may_change_on_resume():
     assert changing == ["TRAIN.batch_size: 64 in file, 32 now"]
     # the keys of the invocation (overwrite, allow_resume_changes, checkpoint_path) are not compared at all
     assert harmless == ["TRAIN.epochs: 2 in file, 3 now", "TRAIN.eval_prdc: false in file, true now"]
+
+
+def test_the_history_is_on_disk_after_every_evaluation(tmp_path, monkeypatch):
+    """train_history.json is rewritten after each evaluation (a long run's curve can be read while it goes on)."""
+    solver = make_solver(tmp_path / "run", epochs=3)
+    seen = []
+    real_evaluate = AdversarialSolver.evaluate
+
+    def evaluate(self, *args, **kwargs):  # before evaluation k, the file holds the k - 1 earlier ones
+        path = tmp_path / "run" / "train_history.json"
+        seen.append([r["step"] for r in json.loads(path.read_text())["eval"]] if path.exists() else None)
+        return real_evaluate(self, *args, **kwargs)
+
+    monkeypatch.setattr(AdversarialSolver, "evaluate", evaluate)
+    solver.train()
+    assert seen == [None, [ITERS], [ITERS, 2 * ITERS]]
+    final = json.loads((tmp_path / "run" / "train_history.json").read_text())
+    assert [r["step"] for r in final["eval"]] == [ITERS, 2 * ITERS, 3 * ITERS]
+    assert {"toy.swd", "toy.modes"} <= set(final["eval"][-1])
