@@ -465,10 +465,10 @@ def build_curve(jobs: Sequence[Job], where: str, wanted: Optional[Sequence[str]]
     for step in steps:
         row = {"step": step, "num_runs": sum(step in j.curve for j in ok), "metrics": {}}
         for key in columns:
-            values = [j.curve[step][key] for j in ok if key in j.curve.get(step, {})]
+            values = {seed_label(j): j.curve[step][key] for j in ok if key in j.curve.get(step, {})}
             if values:
-                mean, std = S.mean_std(values)
-                row["metrics"][key] = {"mean": mean, "std": std, "values": values}
+                mean, std = S.mean_std(list(values.values()))
+                row["metrics"][key] = {"mean": mean, "std": std, "values": values}  # values by seed, as summary.json
         rows.append(row)
     return {"run_dir": where, "num_runs": len(ok), "runs": [j.label for j in ok], "seeds": [j.seed for j in ok],
             "columns": columns, "rows": rows,
@@ -489,7 +489,7 @@ def curve_markdown(curve: Dict[str, Any]) -> str:
         for key in curve["columns"]:
             cell = row["metrics"].get(key)
             cells.append("-" if cell is None else S.format_value(cell["mean"]) if n == 1 else
-                         S.format_mean_std(cell["values"]))
+                         S.format_mean_std(list(cell["values"].values())))
         body.append(cells)
     lines += [S.markdown_table(header, body), ""]
     return "\n".join(lines + _left_out(curve["failed"]))

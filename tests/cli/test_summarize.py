@@ -301,7 +301,7 @@ def test_the_curve_of_every_evaluation(tmp_path, capsys):
     assert curve["columns"] == ["toy.modes", "toy.swd"] and curve["seeds"] == [0, 1, 2]
     assert [r["step"] for r in curve["rows"]] == [2, 4] and [r["num_runs"] for r in curve["rows"]] == [3, 2]
     swd = curve["rows"][1]["metrics"]["toy.swd"]
-    assert swd["values"] == [0.25, 0.15] and swd["mean"] == pytest.approx(0.2)
+    assert swd["values"] == {"seed 0": 0.25, "seed 1": 0.15} and swd["mean"] == pytest.approx(0.2)
     assert swd["std"] == pytest.approx(0.1 / math.sqrt(2))  # ddof=1
     assert open(tmp_path / "curve.md").read() == out
     # chosen columns, by short or full name, in the order given; one run: its values
@@ -364,4 +364,5 @@ def test_a_real_two_seed_multirun_end_to_end(tmp_path):
     assert done.returncode == 0, done.stderr
     curve = json.load(open(sweep / "curve.json"))
     assert [r["step"] for r in curve["rows"]] == [5]
-    assert curve["rows"][0]["metrics"]["toy.swd"]["values"] == [j["metrics"]["toy.swd"] for j in jobs]
+    assert curve["rows"][0]["metrics"]["toy.swd"]["values"] == {f"seed {k}": j["metrics"]["toy.swd"]
+                                                                for k, j in enumerate(jobs)}
