@@ -59,7 +59,8 @@ from ppsci_ext.metric import summary as S
 IGNORED_SETTINGS = ("seed", "output_dir", "log_freq", "log_level", "use_vdl", "use_tbd", "use_wandb", "wandb_config",
                     "TRAIN.overwrite")
 # metrics.json fields that must agree between runs (provenance), with what they are called in messages
-SAME_FIELDS = {"experiment": "experiment", "data": "data", "num_samples": "points scored (num_samples)"}
+SAME_FIELDS = {"experiment": "experiment", "data": "data", "num_samples": "points scored (num_samples)",
+               "classifier": "scoring classifier (EVAL.classifier_path)"}
 # Files that make a folder a run folder.
 RUN_MARKERS = ("metrics.json", ".hydra", "train.log", "checkpoints")
 FLOOR_FILE = "real_floor.json"

@@ -182,8 +182,16 @@ def test_runs_of_other_settings_or_experiments_are_refused(tmp_path, capsys):
     shutil.rmtree(tmp_path / "3")
     write_job(tmp_path, 3, 3, {"toy.swd": 0.1}, info={"num_samples": 10000})
     assert "points scored (num_samples): 100 in jobs 0, 1, 2, 10000 in job 3" in refusal([tmp_path], capsys)
+    # MNIST scores of two classifiers are different measures (metrics.json names the one that scored)
+    for job in range(4):
+        shutil.rmtree(tmp_path / str(job))
+        write_job(tmp_path, job, job, {"mnist.score": 9.0}, info={"experiment": "mnist", "data": "mnist",
+                                                                  "classifier": "mlp.pdparams" if job == 3 else "cnn"})
+    assert "scoring classifier (EVAL.classifier_path): cnn in jobs 0, 1, 2, mlp.pdparams in job 3" in refusal(
+        [tmp_path], capsys)
     # a log setting may differ; the seed may not repeat
-    shutil.rmtree(tmp_path / "3")
+    shutil.rmtree(tmp_path)
+    three_seeds(tmp_path)
     write_job(tmp_path, 3, 1, {"toy.swd": 0.1}, config={"log_freq": 7})
     assert refusal([tmp_path], capsys) == (
         f"ERROR: {tmp_path} holds several runs of one seed: seed 1 in jobs 1, 3. Each run of a summary needs its "
