@@ -105,7 +105,27 @@ class MNISTCritic(base.Arch):
         return {self.output_keys[0]: self.fc(h)}
 
 
-class MNISTClassifier(base.Arch):
+class _DigitClassifier(base.Arch):
+    """What the two scoring classifiers share: ``body`` maps images to the penultimate features, then
+    dropout -> Linear(feature_dim, 10) gives the logits. The body is built first (its weights are drawn
+    before the head's), as the shipped classifiers were."""
+
+    def __init__(self, input_keys: Tuple[str, ...], output_keys: Tuple[str, ...], body: nn.Layer, feature_dim: int,
+                 dropout: float):
+        super().__init__()
+        self.input_keys = tuple(input_keys)
+        self.output_keys = tuple(output_keys)
+        self.body = body
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(feature_dim, 10)
+
+    def forward(self, x: Dict[str, paddle.Tensor]) -> Dict[str, paddle.Tensor]:
+        features = self.body(x[self.input_keys[0]])
+        logits = self.head(self.dropout(features))
+        return {self.output_keys[0]: logits, self.output_keys[1]: features}
+
+
+class MNISTClassifier(_DigitClassifier):
     """LeNet-like digit classifier whose softmax and penultimate features give the MNIST score and distance.
 
     conv 5x5 (32) -> ReLU -> max-pool -> conv 5x5 (64) -> ReLU -> max-pool ->
@@ -128,25 +148,16 @@ class MNISTClassifier(base.Arch):
 
     def __init__(self, input_keys: Tuple[str, ...] = ("img",), output_keys: Tuple[str, ...] = ("logits", "features"),
                  feature_dim: int = 128, dropout: float = 0.5):
-        super().__init__()
-        self.input_keys = tuple(input_keys)
-        self.output_keys = tuple(output_keys)
-        self.body = nn.Sequential(
+        body = nn.Sequential(
             nn.Conv2D(1, 32, 5, padding=2), nn.ReLU(), nn.MaxPool2D(2),  # 28 -> 14
             nn.Conv2D(32, 64, 5, padding=2), nn.ReLU(), nn.MaxPool2D(2),  # 14 -> 7
             nn.Flatten(),
             nn.Linear(7 * 7 * 64, feature_dim), nn.ReLU(),
         )
-        self.dropout = nn.Dropout(dropout)
-        self.head = nn.Linear(feature_dim, 10)
-
-    def forward(self, x: Dict[str, paddle.Tensor]) -> Dict[str, paddle.Tensor]:
-        features = self.body(x[self.input_keys[0]])
-        logits = self.head(self.dropout(features))
-        return {self.output_keys[0]: logits, self.output_keys[1]: features}
+        super().__init__(input_keys, output_keys, body, feature_dim, dropout)
 
 
-class MNISTMLPClassifier(base.Arch):
+class MNISTMLPClassifier(_DigitClassifier):
     """A second digit classifier without convolutions, to check that a generator's MNIST score is not one network's.
 
     Flatten -> Linear(784, ``hidden_dim``) -> ReLU -> dropout -> Linear(hidden_dim, ``feature_dim``) -> ReLU
@@ -171,21 +182,12 @@ class MNISTMLPClassifier(base.Arch):
 
     def __init__(self, input_keys: Tuple[str, ...] = ("img",), output_keys: Tuple[str, ...] = ("logits", "features"),
                  hidden_dim: int = 1024, feature_dim: int = 128, dropout: float = 0.3):
-        super().__init__()
-        self.input_keys = tuple(input_keys)
-        self.output_keys = tuple(output_keys)
-        self.body = nn.Sequential(
+        body = nn.Sequential(
             nn.Flatten(),
             nn.Linear(28 * 28, hidden_dim), nn.ReLU(), nn.Dropout(dropout),
             nn.Linear(hidden_dim, feature_dim), nn.ReLU(),
         )
-        self.dropout = nn.Dropout(dropout)
-        self.head = nn.Linear(feature_dim, 10)
-
-    def forward(self, x: Dict[str, paddle.Tensor]) -> Dict[str, paddle.Tensor]:
-        features = self.body(x[self.input_keys[0]])
-        logits = self.head(self.dropout(features))
-        return {self.output_keys[0]: logits, self.output_keys[1]: features}
+        super().__init__(input_keys, output_keys, body, feature_dim, dropout)
 
 
 CLASSIFIER_ARCHS = {"cnn": MNISTClassifier, "mlp": MNISTMLPClassifier}

@@ -168,6 +168,12 @@ def _seed_of(overrides: Sequence[str]) -> Optional[int]:
 
 
 # --------------------------------------------------------------------- reading a run
+def _set_seed(job: Job, seed: Any) -> None:
+    """Take ``seed`` as the job's seed when it is a whole number (a bool is not); else keep what it had."""
+    if isinstance(seed, int) and not isinstance(seed, bool):
+        job.seed = seed
+
+
 def _last_error(folder: str) -> str:
     """The last ``ERROR:`` line of the run's log (train.log, or the log Hydra wrote), or ''."""
     for name in ("train.log", "run.log", os.path.basename(os.path.normpath(folder)) + ".log"):
@@ -237,8 +243,7 @@ def read_job(job: Job) -> None:
             job.status, job.reason = "failed", "metrics.json holds no metrics (TRAIN.eval_during_train=false?)"
     if os.path.isdir(job.folder):
         read_settings(job)
-    seed = job.info.get("seed", (job.settings or {}).get("seed"))
-    job.seed = seed if isinstance(seed, int) and not isinstance(seed, bool) else job.seed
+    _set_seed(job, job.info.get("seed", (job.settings or {}).get("seed")))
     total = _planned_iterations(job.settings or {})
     step = job.info.get("step")
     if job.status == "ok" and total and isinstance(step, int) and step < total:
@@ -503,8 +508,7 @@ def run_curve(args) -> int:
         read_curve(job)
         if os.path.isdir(job.folder):
             read_settings(job)
-        seed = (job.settings or {}).get("seed")
-        job.seed = seed if isinstance(seed, int) and not isinstance(seed, bool) else job.seed
+        _set_seed(job, (job.settings or {}).get("seed"))
     where = out_dir or " ".join(args.run_dirs)
     check_same_settings(jobs, where)
     if not any(j.status == "ok" for j in jobs):
