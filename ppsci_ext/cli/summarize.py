@@ -126,7 +126,7 @@ def sweep_jobs(multirun_yaml: str) -> Optional[List[List[str]]]:
 
 def find_jobs(paths: Sequence[str]) -> Tuple[List[Job], Optional[str]]:
     """The jobs of ``paths`` (one multirun folder, or run folders) and the folder the summary is written to by
-    default (the multirun folder; None for a list of run folders)."""
+    default (the multirun folder or the one run folder; None for several run folders)."""
     for path in paths:
         if not os.path.exists(path):
             raise UserError(f"{path} does not exist; give the output_dir of a multirun (-m) or run folders.")
@@ -153,7 +153,8 @@ def find_jobs(paths: Sequence[str]) -> Tuple[List[Job], Optional[str]]:
         labels = list(paths)
     if len(set(os.path.realpath(p) for p in paths)) < len(paths):
         raise UserError(f"a run folder is given twice: {' '.join(paths)}.")
-    return [Job(label, path) for label, path in zip(labels, paths)], None
+    jobs = [Job(label, path) for label, path in zip(labels, paths)]
+    return jobs, (paths[0] if len(paths) == 1 else None)  # one run folder keeps its own summary / curve
 
 
 def _seed_of(overrides: Sequence[str]) -> Optional[int]:

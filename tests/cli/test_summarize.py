@@ -238,6 +238,9 @@ def test_run_folders_given_one_by_one(tmp_path, capsys):
     write_job(a, "eval", 10, {"toy.swd": 0.9})
     code, out, err = run([a], capsys)
     assert code == 0 and "| toy.swd | 1 | 0.5 |" in out
+    # one run folder keeps its own summary (a long run's curve is read this way: docs/training.md)
+    assert err.startswith(f"written: {a}/summary.json, {a}/summary.md")
+    assert json.load(open(os.path.join(a, "summary.json")))["num_runs"] == 1
 
 
 def test_the_floor_is_computed_kept_and_read(tmp_path, capsys):
@@ -313,8 +316,9 @@ def test_the_curve_of_every_evaluation(tmp_path, capsys):
     assert swd["std"] == pytest.approx(0.1 / math.sqrt(2))  # ddof=1
     assert open(tmp_path / "curve.md").read() == out
     # chosen columns, by short or full name, in the order given; one run: its values
-    code, out, _ = run([tmp_path / "0", "--curve", "--metrics", "swd,mnist.score_std"], capsys)
-    assert code == 0
+    code, out, err = run([tmp_path / "0", "--curve", "--metrics", "swd,mnist.score_std"], capsys)
+    assert code == 0 and err == f"written: {tmp_path / '0' / 'curve.json'}, {tmp_path / '0' / 'curve.md'}\n"
+    assert open(tmp_path / "0" / "curve.md").read() == out  # one run folder: its curve beside its history
     assert "| step | toy.swd | mnist.score_std |\n|---|---|---|\n| 2 | 0.5 | 0.1 |\n| 4 | 0.25 | 0.1 |" in out
     assert out.startswith("## Evaluations over training: one run\n")
 
