@@ -486,7 +486,7 @@ def _size_text(size: Dict[str, int]) -> str:
 def describe_metrics(metrics: Dict[str, float], sizes: Dict[str, Dict[str, int]], notes: Dict[str, str]) -> str:
     """The eval log line's metrics, each group followed by its sample sizes.
 
-    Example: ``mnist.score 9.064, mnist.frechet 5.03 (n=10000)``.
+    Example: ``mnist.score 9.273, mnist.frechet 2.275 (n=10000)``.
     """
     groups: Dict[str, List[str]] = {}
     for key, value in metrics.items():
