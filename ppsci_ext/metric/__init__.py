@@ -6,6 +6,7 @@ from ppsci_ext.metric.classifier import (
     classifier_outputs,
     load_classifier,
     mnist_score,
+    prediction_confidence,
 )
 from ppsci_ext.metric.fid import feature_statistics, frechet_distance
 from ppsci_ext.metric.inception import (
@@ -36,6 +37,7 @@ __all__ = [
     "classifier_outputs",
     "load_classifier",
     "mnist_score",
+    "prediction_confidence",
     "ToyMetric",
     "PointsMetric",
     "median_distance",

@@ -7,7 +7,7 @@ import pytest
 
 from ppsci_ext.arch import MNISTClassifier
 from ppsci_ext.errors import UserError
-from ppsci_ext.metric import MNISTClassifierMetric, mnist_score
+from ppsci_ext.metric import MNISTClassifierMetric, mnist_score, prediction_confidence
 
 
 def test_mnist_score_on_hand_made_predictions():
@@ -17,6 +17,31 @@ def test_mnist_score_on_hand_made_predictions():
         logits[np.arange(len(logits)), np.arange(len(logits)) % k] = 0.0  # one-hot, evenly over k classes
         mean, std = mnist_score(logits, splits=3)
         assert mean == pytest.approx(k, rel=1e-9) and std == pytest.approx(0.0, abs=1e-9)
+
+
+def test_prediction_confidence_on_hand_made_predictions():
+    # rows: sure of class 0; 50/50 between two classes; uniform over ten; top class 0.85 (just below 0.9)
+    p = np.full((4, 10), 1e-12)
+    p[0, 0] = 1.0
+    p[1, :2] = 0.5
+    p[2] = 0.1
+    p[3, 0], p[3, 1:] = 0.85, 0.15 / 9
+    h = [0.0, np.log(2), np.log(10), -(0.85 * np.log(0.85) + 0.15 * np.log(0.15 / 9))]
+    r = prediction_confidence(np.log(p) + 3.0)  # logits: any shift per row gives the same softmax
+    assert r["entropy"] == pytest.approx(np.mean(h), abs=1e-9)
+    assert r["low_confidence"] == pytest.approx(0.75)
+    assert r["low_confidence_entropy"] == pytest.approx(1.0, abs=1e-9)
+    r = prediction_confidence(np.log(p), threshold=0.8)  # 0.85 counts as confident now
+    assert r["low_confidence"] == pytest.approx(0.5)
+    assert r["low_confidence_entropy"] == pytest.approx((h[1] + h[2]) / sum(h), abs=1e-9)
+    sure = prediction_confidence(np.eye(10) * 1e4)
+    assert sure == {"entropy": 0.0, "low_confidence": 0.0, "low_confidence_entropy": 0.0}
+    # the identity behind the docstring: score of one split = exp(H(mean p) - E H(y|x))
+    logits = np.random.default_rng(0).normal(size=(200, 10)) * 3
+    probs = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    marginal = probs.mean(0)
+    expected = np.exp(-(marginal * np.log(marginal)).sum() - prediction_confidence(logits)["entropy"])
+    assert mnist_score(logits, splits=1)[0] == pytest.approx(expected, rel=1e-9)
 
 
 def test_classifier_metric_is_zero_against_itself(tmp_path):
