@@ -67,6 +67,7 @@ COMMON_KEYS = [
     Key("TRAIN.eval_freq", int, low=1),
     Key("TRAIN.monitor", str, nullable=True),
     Key("TRAIN.checkpoint_path", str, nullable=True),
+    Key("TRAIN.pretrained_model_path", str, nullable=True),
     Key("TRAIN.allow_resume_changes", bool),
     Key("TRAIN.overwrite", bool),
     Key("TRAIN.ema.use_ema", bool),
@@ -129,6 +130,10 @@ class Experiment:
         self.output_dir = str(self.config.output_dir)
         folders.check_folder(self.output_dir)
         if self.config.mode == "train" and self.config.TRAIN.checkpoint_path:
+            if self.config.TRAIN.pretrained_model_path:
+                raise UserError(f"TRAIN.pretrained_model_path={self.config.TRAIN.pretrained_model_path} and "
+                                f"TRAIN.checkpoint_path={self.config.TRAIN.checkpoint_path} are both set: a resume "
+                                "continues with the checkpoint's own weights; drop one of them.")
             self._read_resumed()
         c = self.config
         self.mode = c.mode
@@ -301,6 +306,9 @@ class Experiment:
                 self.check_resume(self.resumed)
         settings = self.yaml_model_settings()
         model = self.build_model(settings)
+        if self.resumed is None and t.pretrained_model_path:
+            with about(f"TRAIN.pretrained_model_path={t.pretrained_model_path}"):
+                self.warm_start(model, settings, t.pretrained_model_path)
         arrays, labels = self.train_data()
         n = len(next(iter(arrays.values())))
         if t.batch_size > n:
@@ -314,6 +322,45 @@ class Experiment:
         solver.train()
         self.write_training_results(solver)
         return solver
+
+    def warm_start(self, model: GAN, settings: Dict[str, Any], path: str) -> None:
+        """Start training from the weights in ``path`` (PaddleScience's TRAIN.pretrained_model_path).
+
+        The generator comes from any generator file eval reads (``*_gen.pdparams``, a
+        full checkpoint, whose generator is the evaluated one: the average under EMA,
+        PaddleScience's example's names); a full checkpoint also gives the critic.
+        Optimizers, iteration count and EMA start afresh. The file's architecture
+        must be this run's MODEL.* (a resume reads it from the checkpoint instead).
+        """
+        from ppsci.utils import logger
+
+        obj = self.load_generator_file(path)
+        full = isinstance(obj, dict) and obj.get("format") == CHECKPOINT_FORMAT
+        if full and obj.get("experiment") != self.name:
+            raise UserError(f"it is a checkpoint of a {script(obj.get('experiment'))} run, not of a "
+                            f"{script(self.name)} one; give the *_gen.pdparams or .pdckpt of a {script(self.name)} run.")
+        if full and isinstance(obj.get("config"), str):
+            stored = stored_settings(obj["config"], path)
+            found = {k: stored[f"MODEL.{k}"] for k in self.model_keys if f"MODEL.{k}" in stored}
+        else:
+            found = self.infer_model(extract_network(obj, "generator", path))
+        if found.get("arch") == "paddlescience":
+            raise UserError("it holds PaddleScience's example's generator, whose layers differ from this package's: "
+                            "it can be evaluated, exported and sampled (mode=eval / export / infer), not trained "
+                            "on; start from weights written by this package.")
+        wrong = {k: v for k, v in found.items() if k in settings and settings[k] != v}
+        if wrong:
+            theirs = ", ".join(f"MODEL.{k}={show(v)}" for k, v in wrong.items())
+            ours = ", ".join(f"MODEL.{k}={show(settings[k])}" for k in wrong)
+            raise UserError(f"it holds a model with {theirs}, but this run has {ours}; set "
+                            f"{' '.join(f'MODEL.{k}={show(v)}' for k, v in wrong.items())} to start from it, or "
+                            "give another file.")
+        load_checked(model.generator, extract_network(obj, "generator", path), "generator", path)
+        parts = "generator"
+        if full:
+            load_checked(model.critic, extract_network(obj, "critic", path), "critic", path)
+            parts = "generator and critic"
+        logger.message(f"Starting from the {parts} of {path} (optimizers, iterations and EMA start afresh).")
 
     def training_solver(self, model: GAN, constraint: Dict[str, Any], settings: Dict[str, Any]) -> AdversarialSolver:
         """The solver that trains ``model`` on the real-data ``constraint``: Adam on both networks (TRAIN.*)."""

@@ -150,8 +150,6 @@ PPSCI_REFUSED = {
     "prim": "remove prim",
     "TRAIN.update_freq": "use TRAIN.batch_size for larger batches instead of gradient accumulation",
     "TRAIN.start_eval_epoch": "use TRAIN.eval_freq",
-    "TRAIN.pretrained_model_path": "to continue a run use TRAIN.checkpoint_path=<checkpoints/latest.pdckpt>; "
-                                   "to evaluate weights use mode=eval EVAL.pretrained_gen_model_path=<file>",
     "TRAIN.swa": "stochastic weight averaging is not supported; average the generator with "
                  "TRAIN.ema.use_ema=true instead",
     "EVAL.eval_with_no_grad": "evaluation always runs without gradients; remove it",

@@ -132,7 +132,7 @@ def test_resume_refuses_changed_training_settings_unless_allowed(run, tmp_path):
     ("use_amp=true", ["use_amp=True", "float32"]),
     ("to_static=true", ["to_static=True", "dynamic graphs"]),
     ("TRAIN.swa.use_swa=true", ["TRAIN.swa.use_swa=True", "TRAIN.ema.use_ema=true"]),
-    ("TRAIN.pretrained_model_path=w.pdparams", ["TRAIN.pretrained_model_path", "TRAIN.checkpoint_path"]),
+    ("TRAIN.pretrained_model_path=w.pdparams", ["TRAIN.pretrained_model_path=w.pdparams: weights file w.pdparams does not exist"]),
     ("TRAIN.update_freq=2", ["TRAIN.update_freq=2", "TRAIN.batch_size"]),
     ("INFER.batch_size=0", ["INFER.batch_size=0 is not allowed", "whole number >= 1 or null"]),
     ("INFER.device=ipu", ["INFER.device='ipu' is not allowed", "cpu, gpu, npu, xpu, sdaa"]),

@@ -1,0 +1,149 @@
+"""TRAIN.pretrained_model_path: a new run that starts from given weights (fine-tuning).
+
+The generator comes from a ``*_gen.pdparams`` or a full checkpoint (its evaluated,
+averaged generator); a checkpoint gives the critic too. Optimizers, iterations and
+the EMA start afresh; the file's architecture must be the run's.
+"""
+
+import json
+import os
+
+import ppsci_ext  # noqa: F401  (before paddle)
+import numpy as np
+import paddle
+import pytest
+
+from ppsci_ext.arch import ToyGenerator
+from ppsci_ext.errors import UserError
+from ppsci_ext.experiment.settings import from_values
+from ppsci_ext.experiment.toy import ToyExperiment
+from ppsci_ext.io import load_file
+from ppsci_ext.io.weights import extract_network
+
+SMALL = {"MODEL.width": 16, "DATA.num_train_samples": 2000, "DATA.num_eval_samples": 300, "VIS.num_points": 100,
+         "TRAIN.batch_size": 64, "TRAIN.n_critic": 2, "TRAIN.iters_per_epoch": 3, "TRAIN.eval_freq": 1,
+         "log_freq": 1, "EVAL.batch_size": 100, "TRAIN.ema.use_ema": True, "TRAIN.ema.start_step": 1}
+
+
+def toy(out, **values):
+    return ToyExperiment(from_values("toy", ToyExperiment.all_keys(), {"output_dir": str(out), **SMALL, **values}))
+
+
+def weights(layer):
+    return {k: v.numpy().copy() for k, v in layer.state_dict().items()}
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory):
+    """A finished 2-epoch toy run with EMA (its checkpoint's generator is the average)."""
+    out = tmp_path_factory.mktemp("first")
+    toy(out, **{"TRAIN.epochs": 2, "seed": 3}).train()
+    return out
+
+
+def test_a_checkpoint_gives_the_averaged_generator_and_the_critic(first_run, tmp_path):
+    path = str(first_run / "checkpoints" / "latest.pdckpt")
+    state = load_file(path)
+    exp = toy(tmp_path / "b", **{"TRAIN.pretrained_model_path": path})
+    model = exp.build_model(exp.yaml_model_settings())
+    exp.warm_start(model, exp.yaml_model_settings(), path)
+    gen, critic = weights(model.generator), weights(model.critic)
+    for k, v in extract_network(state, "generator", path).items():
+        np.testing.assert_array_equal(gen[k], np.asarray(v))
+    for k, v in extract_network(state, "critic", path).items():
+        np.testing.assert_array_equal(critic[k], np.asarray(v))
+    # the average, not the raw weights: the two differ after training with EMA
+    raw = load_file(str(first_run / "checkpoints" / "latest_gen_raw.pdparams"))
+    assert any(not np.array_equal(gen[k], np.asarray(raw[k])) for k in gen)
+
+
+def test_a_generator_file_leaves_the_critic_as_built(first_run, tmp_path):
+    path = str(first_run / "checkpoints" / "latest_gen.pdparams")
+    exp = toy(tmp_path / "b", **{"TRAIN.pretrained_model_path": path})
+    settings = exp.yaml_model_settings()
+    model = exp.build_model(settings)
+    before = weights(model.critic)
+    exp.warm_start(model, settings, path)
+    after = weights(model.critic)
+    assert all(np.array_equal(before[k], after[k]) for k in before)
+    file = load_file(path)
+    assert all(np.array_equal(weights(model.generator)[k], np.asarray(file[k])) for k in file)
+
+
+def test_training_starts_from_the_weights_at_iteration_zero_and_resumes_without_reloading(first_run, tmp_path):
+    path = str(first_run / "checkpoints" / "latest.pdckpt")
+    out = tmp_path / "b"
+    toy(out, **{"TRAIN.epochs": 1, "TRAIN.pretrained_model_path": path}).train()
+    log = (out / "train.log").read_text()
+    assert f"Starting from the generator and critic of {path}" in log
+    state = load_file(str(out / "checkpoints" / "latest.pdckpt"))
+    assert state["global_step"] == 3  # iterations start afresh: one epoch of 3
+    assert json.load(open(out / "metrics.json"))["step"] == 3
+    # a resume of the fine-tuned run continues from its own checkpoint, not from the file it started from
+    exp = ToyExperiment(from_values("toy", ToyExperiment.all_keys(), {
+        "output_dir": str(out), "TRAIN.epochs": 2, "TRAIN.checkpoint_path": str(out / "checkpoints" / "latest.pdckpt")}))
+    assert exp.config.TRAIN.pretrained_model_path == path  # the run's own setting, kept as its provenance
+    exp.train()
+    assert "Starting from" not in (out / "train.log").read_text().split("Resuming")[-1]
+    assert load_file(str(out / "checkpoints" / "latest.pdckpt"))["global_step"] == 6
+
+
+def test_starting_changes_what_is_trained(first_run, tmp_path):
+    """The same seed with and without the weights: the first evaluation differs (the weights were used)."""
+    path = str(first_run / "checkpoints" / "latest.pdckpt")
+    swd = []
+    for name, extra in (("plain", {}), ("warm", {"TRAIN.pretrained_model_path": path})):
+        toy(tmp_path / name, **{"TRAIN.epochs": 1, "seed": 5, **extra}).train()
+        swd.append(json.load(open(tmp_path / name / "metrics.json"))["metrics"]["toy.swd"])
+    assert swd[0] != swd[1]
+
+
+def test_another_architecture_is_named_with_the_key_to_set(first_run, tmp_path):
+    path = str(first_run / "checkpoints" / "latest_gen.pdparams")
+    exp = toy(tmp_path / "b", **{"MODEL.width": 32, "TRAIN.pretrained_model_path": path})
+    with pytest.raises(UserError) as e:
+        exp.train()
+    text = str(e.value)
+    assert text.startswith(f"TRAIN.pretrained_model_path={path}: it holds a model with MODEL.width=16, but this run "
+                           "has MODEL.width=32; set MODEL.width=16")
+    assert "\n" not in text
+    assert not os.path.exists(tmp_path / "b" / "checkpoints")
+
+
+def test_it_cannot_be_combined_with_a_resume(first_run, tmp_path):
+    path = str(first_run / "checkpoints" / "latest.pdckpt")
+    with pytest.raises(UserError, match=r"^TRAIN.pretrained_model_path=.* and TRAIN.checkpoint_path=.* are both set: "
+                                        r"a resume continues with the checkpoint's own weights; drop one of them\.$"):
+        toy(tmp_path / "b", **{"TRAIN.pretrained_model_path": path, "TRAIN.checkpoint_path": path})
+
+
+def test_a_missing_file_is_one_line_before_any_data_is_read(tmp_path, monkeypatch):
+    exp = toy(tmp_path / "b", **{"TRAIN.pretrained_model_path": str(tmp_path / "nope.pdparams")})
+    monkeypatch.setattr(ToyExperiment, "train_data", lambda self: pytest.fail("data read before the weights"))
+    with pytest.raises(UserError, match=r"^TRAIN.pretrained_model_path=.*nope.pdparams: weights file .* does not "
+                                        r"exist; check the path"):
+        exp.train()
+
+
+def test_their_mnist_generator_is_refused_for_training(tmp_path):
+    import paddlescience_reference as ref  # tests/ is on sys.path
+
+    from ppsci_ext.experiment.mnist import MNISTExperiment
+
+    path = str(tmp_path / "their_mnist.pdparams")
+    paddle.save({k: paddle.to_tensor(np.zeros_like(v)) for k, v in ref.their_mnist_state(64).items()}, path)
+    exp = MNISTExperiment(from_values("mnist", MNISTExperiment.all_keys(), {
+        "output_dir": str(tmp_path / "run"), "TRAIN.pretrained_model_path": path}))
+    model = exp.build_model(exp.yaml_model_settings())
+    with pytest.raises(UserError, match=r"^it holds PaddleScience's example's generator.*not trained on; start from "
+                                        r"weights written by this package\.$"):
+        exp.warm_start(model, exp.yaml_model_settings(), path)
+
+
+def test_the_toy_generator_of_a_weights_file_is_what_eval_reads(tmp_path):
+    """A plain state dict of another width names the width to set (the file is read as eval reads it)."""
+    path = str(tmp_path / "g.pdparams")
+    paddle.save(ToyGenerator(width=24).state_dict(), path)
+    exp = toy(tmp_path / "b", **{"TRAIN.pretrained_model_path": path})
+    with pytest.raises(UserError, match=r"MODEL.width=24, but this run has MODEL.width=16; set MODEL.width=24 "):
+        exp.warm_start(exp.build_model(exp.yaml_model_settings()), exp.yaml_model_settings(), path)
