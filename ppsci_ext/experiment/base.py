@@ -114,6 +114,7 @@ class Experiment:
     name = "wgangp"            # stored in checkpoints and checked on resume
     keys: List[Key] = []       # the experiment's own keys, besides COMMON_KEYS
     model_keys: Tuple[str, ...] = ()  # MODEL keys that define the architecture
+    network_names = ("generator", "critic")  # what the pair's two networks are called in messages
     sample_range: Optional[Tuple[float, float]] = None  # the generator's image values (None: it draws points)
 
     @classmethod
@@ -356,10 +357,10 @@ class Experiment:
                             f"{' '.join(f'MODEL.{k}={show(v)}' for k, v in wrong.items())} to start from it, or "
                             "give another file.")
         load_checked(model.generator, extract_network(obj, "generator", path), "generator", path)
-        parts = "generator"
+        parts = self.network_names[0]
         if full:
             load_checked(model.critic, extract_network(obj, "critic", path), "critic", path)
-            parts = "generator and critic"
+            parts = " and ".join(self.network_names)
         logger.message(f"Starting from the {parts} of {path} (optimizers, iterations and EMA start afresh).")
 
     def training_solver(self, model: GAN, constraint: Dict[str, Any], settings: Dict[str, Any]) -> AdversarialSolver:

@@ -45,6 +45,7 @@ class VAEMNISTExperiment(MNISTExperiment):
     """The Bernoulli VAE baseline on MNIST (see the module docstring)."""
 
     name = "vae_mnist"
+    network_names = ("decoder", "encoder")
     model_keys = ("noise_dim", "hidden_dim")
     keys = [k for k in MNISTExperiment.keys if k.path not in _MNIST_GAN_KEYS] + [
         Key("MODEL.hidden_dim", int, low=1),

@@ -147,3 +147,26 @@ def test_the_toy_generator_of_a_weights_file_is_what_eval_reads(tmp_path):
     exp = toy(tmp_path / "b", **{"TRAIN.pretrained_model_path": path})
     with pytest.raises(UserError, match=r"MODEL.width=24, but this run has MODEL.width=16; set MODEL.width=24 "):
         exp.warm_start(exp.build_model(exp.yaml_model_settings()), exp.yaml_model_settings(), path)
+
+
+def test_the_vae_starts_from_its_decoder_and_encoder(tmp_path):
+    """The VAE baseline's checkpoint gives both of its networks, named as such."""
+    from ppsci_ext.experiment.vae import VAEMNISTExperiment
+    from mnist_fixtures import write_small_mnist  # tests/ is on sys.path
+
+    data = tmp_path / "mnist.pkl.gz"
+    write_small_mnist(data)
+    small = {"DATA.data_path": str(data), "MODEL.hidden_dim": 8, "TRAIN.epochs": 1, "TRAIN.iters_per_epoch": 2,
+             "TRAIN.batch_size": 16, "TRAIN.eval_during_train": False, "EVAL.num_samples": 64, "EVAL.batch_size": 32}
+    VAEMNISTExperiment(from_values("vae_mnist", VAEMNISTExperiment.all_keys(),
+                                   {"output_dir": str(tmp_path / "a"), **small})).train()
+    path = str(tmp_path / "a" / "checkpoints" / "latest.pdckpt")
+    exp = VAEMNISTExperiment(from_values("vae_mnist", VAEMNISTExperiment.all_keys(), {
+        "output_dir": str(tmp_path / "b"), **small, "TRAIN.pretrained_model_path": path}))
+    model = exp.build_model(exp.yaml_model_settings())
+    exp.warm_start(model, exp.yaml_model_settings(), path)
+    state = load_file(path)
+    for net, which in ((model.decoder, "generator"), (model.encoder, "critic")):
+        mine = weights(net)
+        assert all(np.array_equal(mine[k], np.asarray(v)) for k, v in extract_network(state, which, path).items())
+    assert "Starting from the decoder and encoder of" in (tmp_path / "b" / "train.log").read_text()
