@@ -170,3 +170,14 @@ def test_the_vae_starts_from_its_decoder_and_encoder(tmp_path):
         mine = weights(net)
         assert all(np.array_equal(mine[k], np.asarray(v)) for k, v in extract_network(state, which, path).items())
     assert "Starting from the decoder and encoder of" in (tmp_path / "b" / "train.log").read_text()
+
+
+def test_a_checkpoint_of_another_experiment_names_its_script(first_run, tmp_path):
+    from ppsci_ext.experiment.mnist import MNISTExperiment
+
+    path = str(first_run / "checkpoints" / "latest.pdckpt")
+    exp = MNISTExperiment(from_values("mnist", MNISTExperiment.all_keys(), {
+        "output_dir": str(tmp_path / "run"), "TRAIN.pretrained_model_path": path}))
+    with pytest.raises(UserError, match=r"^it is a checkpoint of a wgangp_toy.py run, not of a wgangp_mnist.py one; "
+                                        r"give the \*_gen.pdparams or .pdckpt of a wgangp_mnist.py run\.$"):
+        exp.warm_start(exp.build_model(exp.yaml_model_settings()), exp.yaml_model_settings(), path)
