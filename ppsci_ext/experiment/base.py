@@ -340,11 +340,7 @@ class Experiment:
         if full and obj.get("experiment") != self.name:
             raise UserError(f"it is a checkpoint of a {script(obj.get('experiment'))} run, not of a "
                             f"{script(self.name)} one; give the *_gen.pdparams or .pdckpt of a {script(self.name)} run.")
-        if full and isinstance(obj.get("config"), str):
-            stored = stored_settings(obj["config"], path)
-            found = {k: stored[f"MODEL.{k}"] for k in self.model_keys if f"MODEL.{k}" in stored}
-        else:
-            found = self.infer_model(extract_network(obj, "generator", path))
+        found = self.file_model_settings(obj, path)
         if found.get("arch") == "paddlescience":
             raise UserError("it holds PaddleScience's example's generator, whose layers differ from this package's: "
                             "it can be evaluated, exported and sampled (mode=eval / export / infer), not trained "
@@ -448,14 +444,17 @@ class Experiment:
                             "(e.g. checkpoints/best_gen.pdparams of a training run).")
         return shipped[0], dis or shipped[1], True
 
+    def file_model_settings(self, obj: Any, path: str) -> Dict[str, Any]:
+        """The MODEL settings a loaded file tells: a checkpoint's stored config, else read off the generator."""
+        if isinstance(obj, dict) and obj.get("format") == CHECKPOINT_FORMAT and isinstance(obj.get("config"), str):
+            stored = stored_settings(obj["config"], path)
+            return {k: stored[f"MODEL.{k}"] for k in self.model_keys if f"MODEL.{k}" in stored}
+        return self.infer_model(extract_network(obj, "generator", path))
+
     def model_settings_from(self, obj: Any, path: str) -> Dict[str, Any]:
         """MODEL settings of the generator in a loaded file; a contradicting command-line MODEL.* is refused."""
         settings = self.yaml_model_settings()
-        if isinstance(obj, dict) and obj.get("format") == CHECKPOINT_FORMAT and isinstance(obj.get("config"), str):
-            stored = stored_settings(obj["config"], path)
-            found = {k: stored[f"MODEL.{k}"] for k in self.model_keys if f"MODEL.{k}" in stored}
-        else:
-            found = self.infer_model(extract_network(obj, "generator", path))
+        found = self.file_model_settings(obj, path)
         given = self.config.given
         for key, value in found.items():
             if f"MODEL.{key}" in given and settings[key] != value:
