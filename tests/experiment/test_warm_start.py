@@ -7,6 +7,7 @@ the EMA start afresh; the file's architecture must be the run's.
 
 import json
 import os
+import pickle
 
 import ppsci_ext  # noqa: F401  (before paddle)
 import numpy as np
@@ -181,3 +182,46 @@ def test_a_checkpoint_of_another_experiment_names_its_script(first_run, tmp_path
     with pytest.raises(UserError, match=r"^it is a checkpoint of a wgangp_toy.py run, not of a wgangp_mnist.py one; "
                                         r"give the \*_gen.pdparams or .pdckpt of a wgangp_mnist.py run\.$"):
         exp.warm_start(exp.build_model(exp.yaml_model_settings()), exp.yaml_model_settings(), path)
+
+
+class _Payload:
+    """Unpickling this would create a folder (a stand-in for any code a weights file could run)."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.makedirs, (self.marker,))
+
+
+def _empty(path, good, tmp_path):
+    path.write_bytes(b"")
+
+
+def _truncated(path, good, tmp_path):
+    path.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+
+
+def _tampered(path, good, tmp_path):
+    state = {k: np.asarray(v) for k, v in load_file(str(good)).items()}
+    first = sorted(state)[0]
+    state[first] = (state[first], _Payload(str(tmp_path / "pwned")))
+    path.write_bytes(pickle.dumps(state, protocol=4))
+
+
+@pytest.mark.parametrize("damage,phrase", [
+    (_empty, "is empty; it was not written completely"),
+    (_truncated, "give a .pdparams or .pdckpt file written by this package."),
+    (_tampered, "refusing to load"),
+])
+def test_a_damaged_file_is_one_line_and_runs_nothing(first_run, tmp_path, monkeypatch, damage, phrase):
+    path = tmp_path / "bad_gen.pdparams"
+    damage(path, first_run / "checkpoints" / "latest_gen.pdparams", tmp_path)
+    exp = toy(tmp_path / "b", **{"TRAIN.pretrained_model_path": str(path)})
+    monkeypatch.setattr(ToyExperiment, "train_data", lambda self: pytest.fail("data read before the weights"))
+    with pytest.raises(UserError) as e:
+        exp.train()
+    text = str(e.value)
+    assert text.startswith(f"TRAIN.pretrained_model_path={path}: ") and phrase in text and "\n" not in text
+    assert not (tmp_path / "pwned").exists()
+    assert not (tmp_path / "b" / "checkpoints").exists()
