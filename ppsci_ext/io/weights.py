@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from paddle import nn
 
@@ -81,6 +81,9 @@ def load_checked(layer: nn.Layer, state: Dict[str, Any], what: str, path: str) -
             f"{path} holds weights of a different {what} architecture: {shown}{more}. "
             f"Use the MODEL settings of the run that wrote it, or another file."
         )
+    refusal = nonfinite_refusal(state, what)
+    if refusal:
+        raise UserError(f"{path}: {refusal}")
     layer.set_state_dict(state)
 
 
@@ -127,6 +130,23 @@ def nonfinite_weights(state: Dict[str, Any]) -> List[str]:
         if np.issubdtype(array.dtype, np.floating) and not np.isfinite(array).all():
             bad.append(key)
     return bad
+
+
+def nonfinite_refusal(state: Dict[str, Any], what: str) -> Optional[str]:
+    """The sentence refusing ``state`` if a weight holds NaN or Inf (naming the first), else None.
+
+    Examples:
+        >>> import numpy as np
+        >>> from ppsci_ext.io.weights import nonfinite_refusal
+        >>> nonfinite_refusal({"a": np.array([np.inf]), "b": np.array([np.nan])}, "critic")[:55]
+        'its critic weights hold NaN or Inf (in a and 1 more): t'
+    """
+    bad = nonfinite_weights(state)
+    if not bad:
+        return None
+    more = f" and {len(bad) - 1} more" if len(bad) > 1 else ""
+    return (f"its {what} weights hold NaN or Inf (in {bad[0]}{more}): the run had diverged when they were written. "
+            "Give an earlier checkpoint of that run.")
 
 
 class UnsafeStoredConfig(UserError):

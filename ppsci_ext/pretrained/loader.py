@@ -198,7 +198,7 @@ def load(name_or_path: str) -> Generator:
         extract_network,
         load_checked,
         load_file,
-        nonfinite_weights,
+        nonfinite_refusal,
         parse_stored_config,
     )
     from ppsci_ext.pretrained import shipped_weights
@@ -231,11 +231,9 @@ def load(name_or_path: str) -> Generator:
         if other:
             raise UserError(f"it holds {other}, not a generator; give the generator of that run: its "
                             "*_gen.pdparams or its .pdckpt.")
-        bad = nonfinite_weights(state)
-        if bad:
-            more = f" and {len(bad) - 1} more" if len(bad) > 1 else ""
-            raise UserError(f"its generator weights hold NaN or Inf (in {bad[0]}{more}): the run had diverged when "
-                            "they were written. Give an earlier checkpoint of that run.")
+        refusal = nonfinite_refusal(state, "generator")
+        if refusal:
+            raise UserError(refusal)
         built = _build(state, stored)
         if built is None:
             raise UserError("it holds no generator of this package (toy MLP, MNIST, or 32x32 / 64x64 ResNet); give "

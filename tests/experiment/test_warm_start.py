@@ -202,6 +202,12 @@ def _truncated(path, good, tmp_path):
     path.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
 
 
+def _nan(path, good, tmp_path):
+    state = {k: np.asarray(v).copy() for k, v in load_file(str(good)).items()}
+    state[sorted(state)[0]][...] = np.nan
+    paddle.save(state, str(path))
+
+
 def _tampered(path, good, tmp_path):
     state = {k: np.asarray(v) for k, v in load_file(str(good)).items()}
     first = sorted(state)[0]
@@ -213,6 +219,7 @@ def _tampered(path, good, tmp_path):
     (_empty, "is empty; it was not written completely"),
     (_truncated, "give a .pdparams or .pdckpt file written by this package."),
     (_tampered, "refusing to load"),
+    (_nan, "weights hold NaN or Inf (in net.0.bias): the run had diverged"),
 ])
 def test_a_damaged_file_is_one_line_and_runs_nothing(first_run, tmp_path, monkeypatch, damage, phrase):
     path = tmp_path / "bad_gen.pdparams"

@@ -9,14 +9,16 @@ import paddle
 import pytest
 from conftest import EXAMPLES
 
-from ppsci_ext.arch import ToyGenerator
+from ppsci_ext.arch import ToyCritic, ToyGenerator
 from ppsci_ext.errors import UserError
 from ppsci_ext.io.weights import (
     CHECKPOINT_FORMAT,
     UnsafeStoredConfig,
     extract_network,
+    load_checked,
     load_file,
     load_network,
+    nonfinite_refusal,
     nonfinite_weights,
     parse_stored_config,
 )
@@ -88,6 +90,55 @@ def test_nonfinite_weights_names_each_bad_tensor_in_order():
     }
     assert nonfinite_weights(state) == ["nan", "inf", "minus_inf", "half"]
     assert nonfinite_weights({"a": np.zeros((3, 3), np.float32), "b": paddle.zeros([1])}) == []
+
+
+def test_nonfinite_refusal_names_the_first_bad_tensor_and_counts_the_rest():
+    assert nonfinite_refusal({"a": np.ones(2), "b": np.zeros(1)}, "critic") is None
+    assert nonfinite_refusal({"a": np.ones(2), "b": np.array([np.nan])}, "critic") == (
+        "its critic weights hold NaN or Inf (in b): the run had diverged when they were written. Give an earlier "
+        "checkpoint of that run.")
+    text = nonfinite_refusal({"c": np.array([np.inf]), "a": np.array([-np.inf]), "b": np.array([np.nan])}, "x")
+    assert text.startswith("its x weights hold NaN or Inf (in c and 2 more): ")
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_load_checked_refuses_nonfinite_weights_and_leaves_the_layer_as_it_was(value):
+    layer = ToyGenerator(width=4)
+    before = {k: v.numpy().copy() for k, v in layer.state_dict().items()}
+    state = {k: v.numpy().copy() + 1.0 for k, v in layer.state_dict().items()}
+    key = sorted(state)[-1]
+    state[key].flat[0] = value
+    with pytest.raises(UserError) as info:
+        load_checked(layer, state, "generator", "g.pdparams")
+    assert str(info.value) == (f"g.pdparams: its generator weights hold NaN or Inf (in {key}): the run had diverged "
+                               "when they were written. Give an earlier checkpoint of that run.")
+    for k, v in layer.state_dict().items():
+        np.testing.assert_array_equal(v.numpy(), before[k])
+    state[key].flat[0] = 0.0
+    load_checked(layer, state, "generator", "g.pdparams")  # finite: loaded
+    np.testing.assert_array_equal(layer.state_dict()[key].numpy(), state[key])
+
+
+@pytest.mark.parametrize("which", ["gen", "dis"])
+def test_eval_of_nan_weights_is_one_line_naming_the_file(tmp_path, which):
+    gen, critic = ToyGenerator(width=16), ToyCritic(width=16)
+    states = {"gen": {k: v.numpy() for k, v in gen.state_dict().items()},
+              "dis": {k: v.numpy() for k, v in critic.state_dict().items()}}
+    first = sorted(states[which])[0]
+    states[which][first] = np.full_like(states[which][first], np.nan)
+    gen_path = _saved(tmp_path, "run_gen.pdparams", states["gen"])
+    dis_path = _saved(tmp_path, "run_dis.pdparams", states["dis"])
+    proc = subprocess.run([sys.executable, os.path.join(EXAMPLES, "wgangp_toy.py"), "mode=eval", "MODEL.width=16",
+                           f"output_dir={tmp_path / 'eval'}", f"EVAL.pretrained_gen_model_path={gen_path}",
+                           f"EVAL.pretrained_dis_model_path={dis_path}"],
+                          cwd=str(tmp_path), capture_output=True, text=True)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("ERROR:")]
+    bad = gen_path if which == "gen" else dis_path
+    what = "generator" if which == "gen" else "critic"
+    assert len(errors) == 1 and f"{bad}: its {what} weights hold NaN or Inf (in {first})" in errors[0], errors
+    assert not os.path.exists(tmp_path / "eval" / "metrics.json")
 
 
 # ------------------------------------------------------------------------------- stored configs
