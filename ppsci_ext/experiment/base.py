@@ -352,12 +352,17 @@ class Experiment:
             raise UserError(f"it holds a model with {theirs}, but this run has {ours}; set "
                             f"{' '.join(f'MODEL.{k}={show(v)}' for k, v in wrong.items())} to start from it, or "
                             "give another file.")
-        load_checked(model.generator, extract_network(obj, "generator", path), "generator", path)
+        state = self.starting_generator_state(model, extract_network(obj, "generator", path))
+        load_checked(model.generator, state, "generator", path)
         parts = self.network_names[0]
         if full:
             load_checked(model.critic, extract_network(obj, "critic", path), "critic", path)
             parts = " and ".join(self.network_names)
         logger.message(f"Starting from the {parts} of {path} (optimizers, iterations and EMA start afresh).")
+
+    def starting_generator_state(self, model: GAN, state: Dict[str, Any]) -> Dict[str, Any]:
+        """The generator weights a warm start loads from ``state`` (a file's); experiments may adapt or refuse them."""
+        return state
 
     def training_solver(self, model: GAN, constraint: Dict[str, Any], settings: Dict[str, Any]) -> AdversarialSolver:
         """The solver that trains ``model`` on the real-data ``constraint``: Adam on both networks (TRAIN.*)."""

@@ -159,6 +159,38 @@ class ToyExperiment(Experiment):
         self._generator = generator
         return GAN(generator, critic)
 
+    def starting_generator_state(self, model: GAN, state: Dict[str, Any]) -> Dict[str, Any]:
+        """A warm start takes the file's network; the standardisation is always this run's data's.
+
+        A generator from a data file of other statistics (or from built-in data,
+        which has none) would otherwise train on points standardised with
+        statistics that are not theirs: far from unit scale, and not the ones the
+        start-of-run log line reports.
+        """
+        from ppsci.utils import logger
+
+        dim = model.generator.out_dim
+        found = describe_toy_generator(state)
+        if found.get("data_dim", dim) != dim:
+            d = self.config.DATA
+            where = f"DATA.data_path={d.data_path}" if self.file_mode else f"DATA.mode={d.mode}"
+            n = found["data_dim"]
+            raise UserError(f"it holds a generator of points of {n} dimension{'s' if n > 1 else ''}, but {where} has "
+                            f"points of {dim}; start from a generator trained on points of {dim} dimensions.")
+        theirs = [state[k] for k in ("data_mean", "data_std") if k in state]
+        state = {k: v for k, v in state.items() if k not in ("data_mean", "data_std")}
+        ours = model.generator.statistics()
+        if ours is not None:
+            state["data_mean"], state["data_std"] = ours
+        if len(theirs) == 2:
+            mean, std = (np.asarray(v.numpy() if hasattr(v, "numpy") else v, np.float32).reshape(-1) for v in theirs)
+            kept = ("this run's data's (above)" if ours is not None
+                    else f"none: DATA.mode={self.config.DATA.mode} is trained in its own units")
+            if ours is None or not (np.array_equal(mean, ours[0]) and np.array_equal(std, ours[1])):
+                logger.message(f"The weights were trained on data of mean {_listed(mean)} and std {_listed(std)}; the "
+                               f"generator's standardisation is {kept}.")
+        return state
+
     def infer_model(self, generator_state: Dict[str, Any]) -> Dict[str, Any]:
         return describe_toy_generator(generator_state)  # {} if not a toy generator: the key/shape check reports it
 

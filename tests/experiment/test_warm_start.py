@@ -232,3 +232,81 @@ def test_a_damaged_file_is_one_line_and_runs_nothing(first_run, tmp_path, monkey
     assert text.startswith(f"TRAIN.pretrained_model_path={path}: ") and phrase in text and "\n" not in text
     assert not (tmp_path / "pwned").exists()
     assert not (tmp_path / "b" / "checkpoints").exists()
+
+
+# ------------------------------------------------------------------- toy points of a file: whose standardisation
+def _points_file(path, mean, std, dim=2, n=500):
+    np.savetxt(path, np.random.default_rng(1).normal(mean, std, (n, dim)), delimiter=",")
+    return str(path)
+
+
+def _toy_generator_file(path, mean=None, std=None, dim=2):
+    paddle.seed(5)
+    gen = ToyGenerator(width=16, out_dim=dim, data_mean=mean, data_std=std)
+    paddle.save(gen.state_dict(), str(path))
+    return str(path), {k: v.numpy().copy() for k, v in gen.state_dict().items()}
+
+
+def _started(tmp_path, path, **values):
+    exp = toy(tmp_path / "run", **{"TRAIN.pretrained_model_path": path, **values})
+    settings = exp.yaml_model_settings()
+    model = exp.build_model(settings)
+    exp.warm_start(model, settings, path)
+    log = (tmp_path / "run" / "train.log").read_text()
+    return model.generator, log
+
+
+def test_points_of_another_file_are_standardised_with_their_own_statistics(tmp_path):
+    """The network comes from the file; mean and std are the new data's, as the run's first lines report."""
+    path, theirs = _toy_generator_file(tmp_path / "a_gen.pdparams", np.full(2, 5.0), np.full(2, 2.0))
+    data = _points_file(tmp_path / "b.csv", 100.0, 30.0)
+    gen, log = _started(tmp_path, path, **{"DATA.mode": "file", "DATA.data_path": data})
+    points = np.loadtxt(data, delimiter=",", dtype=np.float64)
+    mean, std = gen.statistics()
+    np.testing.assert_allclose(mean, points.mean(0), rtol=1e-5)
+    np.testing.assert_allclose(std, points.std(0), rtol=1e-4)
+    for k, v in weights(gen).items():
+        if k.startswith("net."):
+            np.testing.assert_array_equal(v, theirs[k])
+    assert ("The weights were trained on data of mean [5, 5] and std [2, 2]; the generator's standardisation is this "
+            "run's data's (above).") in log
+
+
+def test_the_same_statistics_say_nothing_more(tmp_path):
+    data = _points_file(tmp_path / "a.csv", 5.0, 2.0)
+    exp = toy(tmp_path / "run", **{"DATA.mode": "file", "DATA.data_path": data})
+    settings = exp.yaml_model_settings()
+    model = exp.build_model(settings)
+    path, _ = _toy_generator_file(tmp_path / "a_gen.pdparams", *model.generator.statistics())
+    exp.warm_start(model, settings, path)
+    assert "The weights were trained on" not in (tmp_path / "run" / "train.log").read_text()
+
+
+def test_a_file_generator_starts_a_built_in_data_run_in_its_own_units(tmp_path):
+    path, theirs = _toy_generator_file(tmp_path / "a_gen.pdparams", np.full(2, 5.0), np.full(2, 2.0))
+    gen, log = _started(tmp_path, path)
+    assert gen.statistics() is None
+    assert all(np.array_equal(v, theirs[k]) for k, v in weights(gen).items())
+    assert ("The weights were trained on data of mean [5, 5] and std [2, 2]; the generator's standardisation is "
+            "none: DATA.mode=8gaussians is trained in its own units.") in log
+
+
+def test_a_built_in_data_generator_starts_a_file_run(tmp_path):
+    path, theirs = _toy_generator_file(tmp_path / "g_gen.pdparams")
+    data = _points_file(tmp_path / "b.csv", 100.0, 30.0)
+    gen, log = _started(tmp_path, path, **{"DATA.mode": "file", "DATA.data_path": data})
+    np.testing.assert_allclose(gen.statistics()[0], np.loadtxt(data, delimiter=",").mean(0), rtol=1e-5)
+    assert all(np.array_equal(v, theirs[k]) for k, v in weights(gen).items() if k.startswith("net."))
+    assert "The weights were trained on" not in log
+
+
+def test_points_of_another_dimension_are_one_line(tmp_path):
+    path, _ = _toy_generator_file(tmp_path / "a_gen.pdparams", np.zeros(2), np.ones(2))
+    data = _points_file(tmp_path / "c.csv", 0.0, 1.0, dim=3)
+    exp = toy(tmp_path / "run", **{"TRAIN.pretrained_model_path": path, "DATA.mode": "file", "DATA.data_path": data})
+    with pytest.raises(UserError) as e:
+        exp.train()
+    assert str(e.value) == (f"TRAIN.pretrained_model_path={path}: it holds a generator of points of 2 dimensions, but "
+                            f"DATA.data_path={data} has points of 3; start from a generator trained on points of 3 "
+                            "dimensions.")
+    assert not (tmp_path / "run" / "checkpoints").exists()
