@@ -248,16 +248,23 @@ def test_the_command_line_tools_refuse_bad_files(tmp_path, tool):
 
 
 # ------------------------------------------------------------------------- a diverged generator
-def test_a_nan_generator_is_a_clear_error(tmp_path):
+@pytest.mark.parametrize("value,expected", [
+    # NaN in the file: refused as the weights are loaded, naming the first bad tensor
+    (float("nan"), "nan_gen.pdparams: its generator weights hold NaN or Inf (in net.0.weight and 7 more): the run had "
+                   "diverged when they were written. Give an earlier checkpoint of that run."),
+    # finite weights whose points overflow float32: refused when the points are drawn
+    (1e30, "the generated points: 200 of 200 values are NaN or infinite"),
+])
+def test_a_diverged_generator_is_a_clear_error(tmp_path, value, expected):
     from ppsci_ext.arch import ToyGenerator
 
     gen = ToyGenerator(width=8)
     path = tmp_path / "nan_gen.pdparams"
-    paddle.save({k: paddle.full(v.shape, float("nan")) for k, v in gen.state_dict().items()}, str(path))
+    paddle.save({k: paddle.full(v.shape, value) for k, v in gen.state_dict().items()}, str(path))
     line = one_error(run_example("wgangp_toy.py", "mode=eval", f"output_dir={tmp_path / 'eval'}",
                                  f"EVAL.pretrained_gen_model_path={path}", "DATA.num_eval_samples=100",
                                  "VIS.num_points=100", cwd=str(tmp_path)))
-    assert "the generated points: 200 of 200 values are NaN or infinite" in line, line
+    assert expected in line, line
     assert not (tmp_path / "eval" / "metrics.json").exists()
 
 
