@@ -131,10 +131,6 @@ class Experiment:
         self.output_dir = str(self.config.output_dir)
         folders.check_folder(self.output_dir)
         if self.config.mode == "train" and self.config.TRAIN.checkpoint_path:
-            if self.config.TRAIN.pretrained_model_path:
-                raise UserError(f"TRAIN.pretrained_model_path={self.config.TRAIN.pretrained_model_path} and "
-                                f"TRAIN.checkpoint_path={self.config.TRAIN.checkpoint_path} are both set: a resume "
-                                "continues with the checkpoint's own weights; drop one of them.")
             self._read_resumed()
         c = self.config
         self.mode = c.mode
@@ -160,6 +156,14 @@ class Experiment:
                 raise UserError(f"it holds a {state.get('experiment')!r} run, not a {self.name} one; resume it with "
                                 f"{script(state.get('experiment'))}, or give a checkpoint of a {script(self.name)} "
                                 "run.")
+            start = self.config.TRAIN.pretrained_model_path
+            if start:  # the same command plus TRAIN.checkpoint_path continues a fine-tuning run
+                began = stored_settings(state.get("config"), path).get("TRAIN.pretrained_model_path")
+                if began != start:
+                    raise UserError(f"TRAIN.pretrained_model_path={start} is set, but the run of this checkpoint "
+                                    f"started from {began or 'random weights'}: a resume continues with the "
+                                    "checkpoint's own weights; drop TRAIN.pretrained_model_path (or start a new run "
+                                    "without TRAIN.checkpoint_path).")
             self.config, self.resume_report, self.resume_changes = resumed(self.config, state.get("config"),
                                                                           self.all_keys(), path)
         self.resumed = state

@@ -111,11 +111,30 @@ def test_another_architecture_is_named_with_the_key_to_set(first_run, tmp_path):
     assert not os.path.exists(tmp_path / "b" / "checkpoints")
 
 
-def test_it_cannot_be_combined_with_a_resume(first_run, tmp_path):
+def test_a_resume_with_another_starting_file_is_refused(first_run, tmp_path):
     path = str(first_run / "checkpoints" / "latest.pdckpt")
-    with pytest.raises(UserError, match=r"^TRAIN.pretrained_model_path=.* and TRAIN.checkpoint_path=.* are both set: "
-                                        r"a resume continues with the checkpoint's own weights; drop one of them\.$"):
+    with pytest.raises(UserError) as e:
         toy(tmp_path / "b", **{"TRAIN.pretrained_model_path": path, "TRAIN.checkpoint_path": path})
+    assert str(e.value) == (f"TRAIN.checkpoint_path={path}: TRAIN.pretrained_model_path={path} is set, but the run of "
+                            "this checkpoint started from random weights: a resume continues with the checkpoint's "
+                            "own weights; drop TRAIN.pretrained_model_path (or start a new run without "
+                            "TRAIN.checkpoint_path).")
+
+
+def test_the_same_command_plus_checkpoint_path_continues_a_fine_tuning_run(first_run, tmp_path):
+    path = str(first_run / "checkpoints" / "latest_gen.pdparams")
+    out = tmp_path / "b"
+    toy(out, **{"TRAIN.epochs": 1, "TRAIN.pretrained_model_path": path}).train()
+    ckpt = str(out / "checkpoints" / "latest.pdckpt")
+    exp = toy(out, **{"TRAIN.epochs": 2, "TRAIN.pretrained_model_path": path, "TRAIN.checkpoint_path": ckpt})
+    assert exp.resume_changes == []
+    exp.train()
+    assert "Starting from" not in (out / "train.log").read_text().split("Resuming")[-1]
+    assert load_file(ckpt)["global_step"] == 6
+    other = str(first_run / "checkpoints" / "best_gen.pdparams")
+    with pytest.raises(UserError, match=rf"^TRAIN.checkpoint_path=.*: TRAIN.pretrained_model_path={other} is set, but "
+                                        rf"the run of this checkpoint started from {path}: "):
+        toy(out, **{"TRAIN.epochs": 3, "TRAIN.pretrained_model_path": other, "TRAIN.checkpoint_path": ckpt})
 
 
 def test_a_missing_file_is_one_line_before_any_data_is_read(tmp_path, monkeypatch):
