@@ -31,6 +31,14 @@ DATA_MODES = tuple(data.TOY_MODES) + (FILE_MODE,)
 PRDC_MIN_POINTS = 6  # density/coverage use k = 5 neighbours
 
 
+def _stored_statistics(generator_state: Dict[str, Any]) -> Optional[Tuple[np.ndarray, np.ndarray]]:
+    """(data_mean, data_std) of a toy generator's weights as float32 vectors, or None when it has none."""
+    if not ("data_mean" in generator_state and "data_std" in generator_state):
+        return None
+    return tuple(np.asarray(generator_state[k].numpy() if hasattr(generator_state[k], "numpy") else generator_state[k],
+                            dtype=np.float32).reshape(-1) for k in ("data_mean", "data_std"))
+
+
 def _listed(values) -> str:
     return "[" + ", ".join(f"{float(v):.4g}" for v in values) + "]"
 
@@ -177,13 +185,13 @@ class ToyExperiment(Experiment):
             n = found["data_dim"]
             raise UserError(f"it holds a generator of points of {n} dimension{'s' if n > 1 else ''}, but {where} has "
                             f"points of {dim}; start from a generator trained on points of {dim} dimensions.")
-        theirs = [state[k] for k in ("data_mean", "data_std") if k in state]
+        theirs = _stored_statistics(state)
         state = {k: v for k, v in state.items() if k not in ("data_mean", "data_std")}
         ours = model.generator.statistics()
         if ours is not None:
             state["data_mean"], state["data_std"] = ours
-        if len(theirs) == 2:
-            mean, std = (np.asarray(v.numpy() if hasattr(v, "numpy") else v, np.float32).reshape(-1) for v in theirs)
+        if theirs is not None:
+            mean, std = theirs
             kept = ("this run's data's (above)" if ours is not None
                     else f"none: DATA.mode={self.config.DATA.mode} is trained in its own units")
             if ours is None or not (np.array_equal(mean, ours[0]) and np.array_equal(std, ours[1])):
@@ -214,7 +222,7 @@ class ToyExperiment(Experiment):
         gen = state.get("generator")
         if not isinstance(gen, dict):
             return  # the resume check reports a damaged checkpoint
-        stored = "data_mean" in gen and "data_std" in gen
+        stored = _stored_statistics(gen) is not None
         where = f"it was {'' if stored else 'not '}trained on a data file"
         if self.file_mode and not stored:
             raise UserError(f"cannot resume DATA.mode=file from this checkpoint: {where} (its generator has no "
@@ -223,8 +231,7 @@ class ToyExperiment(Experiment):
             raise UserError(f"cannot resume DATA.mode={self.config.DATA.mode} from this checkpoint: {where}; resume "
                             "it with DATA.mode=file DATA.data_path=<that file>.")
         if stored:
-            self._resume_statistics = tuple(np.asarray(gen[k].numpy() if hasattr(gen[k], "numpy") else gen[k],
-                                                       dtype=np.float32).reshape(-1) for k in ("data_mean", "data_std"))
+            self._resume_statistics = _stored_statistics(gen)
 
     def _statistics(self) -> Tuple[np.ndarray, np.ndarray]:
         """The generator's (mean, std): set from the data in training, loaded from the weights in eval."""

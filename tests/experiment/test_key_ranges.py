@@ -40,7 +40,8 @@ COMMON = {
     "TRAIN.ema.decay": ([0.5, 0.999, 0.9999, 1e-6], [0, 0.0, 1, 1.0, -0.5, None]),   # (0, 1)
     "TRAIN.ema.avg_freq": POSITIVE,
     "TRAIN.ema.start_step": NONNEGATIVE,
-    "TRAIN.checkpoint_path": PATH_OR_NULL, "TRAIN.pretrained_model_path": PATH_OR_NULL, "TRAIN.monitor": ([None, "fid", "frechet"], [1]),
+    "TRAIN.checkpoint_path": PATH_OR_NULL, "TRAIN.pretrained_model_path": PATH_OR_NULL,
+    "TRAIN.monitor": ([None, "fid", "frechet"], [1]),
     "LOSS.gp_lambda": WEIGHT,
     "EVAL.pretrained_gen_model_path": PATH_OR_NULL, "EVAL.pretrained_model_path": PATH_OR_NULL,
     "EVAL.batch_size": POSITIVE,
