@@ -159,13 +159,14 @@ class Experiment:
             start = self.config.TRAIN.pretrained_model_path
             if start:  # the same command plus TRAIN.checkpoint_path continues a fine-tuning run
                 began = stored_settings(state.get("config"), path).get("TRAIN.pretrained_model_path")
-                if began != start:
+                if not _same_file(began, start):
                     raise UserError(f"TRAIN.pretrained_model_path={start} is set, but the run of this checkpoint "
                                     f"started from {began or 'random weights'}: a resume continues with the "
                                     "checkpoint's own weights; drop TRAIN.pretrained_model_path (or start a new run "
                                     "without TRAIN.checkpoint_path).")
-            self.config, self.resume_report, self.resume_changes = resumed(self.config, state.get("config"),
-                                                                          self.all_keys(), path)
+            self.config, self.resume_report, self.resume_changes = resumed(
+                self.config, state.get("config"), self.all_keys(), path,
+                checked=("TRAIN.pretrained_model_path",) if start else ())
         self.resumed = state
 
     # ---------------------------------------------------------- per experiment
@@ -568,3 +569,15 @@ def below_protocol(metrics: Dict[str, float], sizes: Dict[str, Dict[str, int]], 
     return (f"{n} generated samples scored ({', '.join(sorted(low))}), fewer than the {protocol} of the protocol the "
             f"documented figures use: these numbers are not comparable with them (docs/metrics.md, \"Sample size\"); "
             f"set {key}={protocol} to compare.")
+
+
+def _same_file(stored: Optional[str], given: str) -> bool:
+    """Whether a stored path and a given one name the same file (equal text, or two spellings of one file)."""
+    if not stored:
+        return False
+    if stored == given:
+        return True
+    try:
+        return os.path.samefile(stored, given)
+    except OSError:  # either is missing now: only equal text counts
+        return False

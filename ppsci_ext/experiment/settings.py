@@ -253,8 +253,8 @@ def resume_changes(stored: Mapping[str, Any], given: Mapping[str, Any]) -> Tuple
     return harmless, changing
 
 
-def resumed(settings: Settings, stored_yaml: Any, keys: Sequence[Key],
-            path: str) -> Tuple[Settings, List[str], List[str]]:
+def resumed(settings: Settings, stored_yaml: Any, keys: Sequence[Key], path: str,
+            checked: Sequence[str] = ()) -> Tuple[Settings, List[str], List[str]]:
     """The settings of the run stored in a checkpoint, with what the user set on top.
 
     Every declared key takes the stored value unless the user set it (``settings.given``)
@@ -266,6 +266,8 @@ def resumed(settings: Settings, stored_yaml: Any, keys: Sequence[Key],
         stored_yaml: The checkpoint's ``config`` entry.
         keys (Sequence[Key]): The experiment's declared keys.
         path (str): The checkpoint, for messages.
+        checked (Sequence[str]): Given keys the caller has already found to agree with the stored run
+            (e.g. the same file spelt another way); they keep the stored value and are not compared.
 
     Returns:
         (Settings, List[str], List[str]): The merged settings, the harmless changes ("KEY: A in file,
@@ -276,7 +278,7 @@ def resumed(settings: Settings, stored_yaml: Any, keys: Sequence[Key],
             stored config that cannot be read.
     """
     stored = stored_settings(stored_yaml, path)
-    given = {p: settings.at(p) for p in settings.given if p.split(".")[0] not in FREE_GROUPS}
+    given = {p: settings.at(p) for p in settings.given if p.split(".")[0] not in FREE_GROUPS and p not in checked}
     harmless, changing = resume_changes(stored, given)
     if changing and not settings.TRAIN.allow_resume_changes:
         raise UserError(f"{path} was trained with other settings: {'; '.join(changing)}. Drop them from the "

@@ -121,7 +121,7 @@ def test_a_resume_with_another_starting_file_is_refused(first_run, tmp_path):
                             "TRAIN.checkpoint_path).")
 
 
-def test_the_same_command_plus_checkpoint_path_continues_a_fine_tuning_run(first_run, tmp_path):
+def test_the_same_command_plus_checkpoint_path_continues_a_fine_tuning_run(first_run, tmp_path, monkeypatch):
     path = str(first_run / "checkpoints" / "latest_gen.pdparams")
     out = tmp_path / "b"
     toy(out, **{"TRAIN.epochs": 1, "TRAIN.pretrained_model_path": path}).train()
@@ -131,6 +131,13 @@ def test_the_same_command_plus_checkpoint_path_continues_a_fine_tuning_run(first
     exp.train()
     assert "Starting from" not in (out / "train.log").read_text().split("Resuming")[-1]
     assert load_file(ckpt)["global_step"] == 6
+    # the same file spelt another way (relative to the working directory) is the same start
+    monkeypatch.chdir(first_run)
+    exp = toy(out, **{"TRAIN.epochs": 2, "TRAIN.pretrained_model_path": os.path.join("checkpoints", ".",
+                                                                                       "latest_gen.pdparams"),
+                      "TRAIN.checkpoint_path": ckpt})
+    assert exp.resume_changes == [] and exp.resume_report == []
+    assert exp.config.TRAIN.pretrained_model_path == path  # the run's own spelling, as its provenance
     other = str(first_run / "checkpoints" / "best_gen.pdparams")
     with pytest.raises(UserError, match=rf"^TRAIN.checkpoint_path=.*: TRAIN.pretrained_model_path={other} is set, but "
                                         rf"the run of this checkpoint started from {path}: "):
