@@ -26,6 +26,20 @@ def example():
     return run_example
 
 
+def benchmark_module(name: str):
+    """Import ``benchmarks/<name>.py`` for the duration of a ``with`` (a generator for module-scope fixtures)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"{name}_benchmark", os.path.join(ROOT, "benchmarks", f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    try:
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        sys.modules.pop(spec.name, None)
+
+
 def write_bad_point_files(folder):
     """Point files (``DATA.mode=file``) with every problem the reader names: [(kind, path, phrases of its message)]."""
     import pickle

@@ -1,26 +1,14 @@
 """The pure helpers of benchmarks/mnist_critic_view.py (no weights, no digits)."""
 
-import importlib.util
-import os
-import sys
-
 import numpy as np
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from conftest import benchmark_module
 
 
 @pytest.fixture(scope="module")
 def view():
-    path = os.path.join(ROOT, "benchmarks", "mnist_critic_view.py")
-    spec = importlib.util.spec_from_file_location("mnist_critic_view_benchmark", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    try:
-        spec.loader.exec_module(module)
-        yield module
-    finally:
-        sys.modules.pop(spec.name, None)
+    yield from benchmark_module("mnist_critic_view")
 
 
 def test_rank_auc_counts_ordered_pairs_and_half_ties(view):

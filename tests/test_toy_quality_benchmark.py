@@ -1,26 +1,15 @@
 """The pure helpers of benchmarks/toy_quality.py (no training, no scoring)."""
 
-import importlib.util
 import math
-import os
-import sys
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from conftest import benchmark_module
 
 
 @pytest.fixture(scope="module")
 def tq():
-    path = os.path.join(ROOT, "benchmarks", "toy_quality.py")
-    spec = importlib.util.spec_from_file_location("toy_quality_benchmark", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    try:
-        spec.loader.exec_module(module)
-        yield module
-    finally:
-        sys.modules.pop(spec.name, None)
+    yield from benchmark_module("toy_quality")
 
 
 def test_toy_modes_match_the_package(tq):
