@@ -33,3 +33,22 @@ def test_kept_share_keeps_the_highest_scores(view):
     assert view.kept_share(scores, flagged, 0.4) == 0.5  # 5.0 (flagged) and 4.0
     assert view.kept_share(scores, flagged, 0.6) == pytest.approx(2 / 3)  # and 3.0 (flagged)
     assert view.kept_share(scores, flagged, 1.0) == 0.6
+
+
+def test_fit_critic_moves_the_critic_only_and_reports_five_times(view):
+    import paddle
+
+    from ppsci_ext.arch import MNISTGenerator
+    from ppsci_ext.arch.mnist import MNISTCritic
+
+    paddle.seed(1)
+    gen, critic = MNISTGenerator(dim=2), MNISTCritic(dim=2)
+    before_gen = {k: v.numpy().copy() for k, v in gen.state_dict().items()}
+    before_critic = {k: v.numpy().copy() for k, v in critic.state_dict().items()}
+    train = np.random.default_rng(0).uniform(size=(20, 1, 28, 28)).astype(np.float32)
+    steps = []
+    view.fit_critic(critic, gen, train, 10, 10.0, steps.append, batch_size=4)
+    assert steps == [2, 4, 6, 8, 10]
+    assert all(np.array_equal(before_gen[k], v.numpy()) for k, v in gen.state_dict().items())
+    moved = {k for k, v in critic.state_dict().items() if not np.array_equal(before_critic[k], v.numpy())}
+    assert moved == set(before_critic) - {"fc.bias"}  # the loss is blind to a constant added to every score
