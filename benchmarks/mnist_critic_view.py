@@ -42,15 +42,15 @@ from scipy.stats import rankdata
 from ppsci_ext.arch import MNISTGenerator
 from ppsci_ext.arch.mnist import MNISTCritic
 from ppsci_ext.data import read_mnist, resolve_mnist_path
-from ppsci_ext.io import load_network
-from ppsci_ext.io.weights import extract_network, load_file
+from ppsci_ext.io.weights import extract_network, load_checked, load_file
 from ppsci_ext.loss import WGANGPLoss
 from ppsci_ext.metric import classifier_outputs, load_classifier
+from ppsci_ext.metric.classifier import top_probability
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mnist_quality import generate  # noqa: E402  (the same digits as that benchmark)
 
-THRESHOLD = 0.9  # as ppsci_ext.metric.prediction_confidence
+THRESHOLD = 0.9  # the default of ppsci_ext.metric.prediction_confidence
 
 
 def rank_auc(first: np.ndarray, second: np.ndarray) -> float:
@@ -116,25 +116,24 @@ def main() -> None:
 
     gen_state = extract_network(load_file(args.generator), "generator", args.generator)
     gen = MNISTGenerator(dim=int(gen_state["fc.weight"].shape[1]) // 64)
-    load_network(gen, args.generator, "generator")
+    load_checked(gen, gen_state, "generator", args.generator)
     critic_state = extract_network(load_file(args.critic), "critic", args.critic)
     critic = MNISTCritic(dim=int(critic_state["net.0.weight"].shape[0]))
-    load_network(critic, args.critic, "critic")
+    load_checked(critic, critic_state, "critic", args.critic)
 
     fake = generate(gen, args.num_samples, 43)
     path = resolve_mnist_path(args.data)
     real, _ = read_mnist(path, "test")
     seen = read_mnist(path, "train")[0][: args.num_samples]  # digits the critic was trained on
-    probs = paddle.nn.functional.softmax(paddle.to_tensor(classifier_outputs(fake, load_classifier(None))["logits"]))
-    ambiguous = probs.numpy().max(axis=1) < THRESHOLD
+    ambiguous = top_probability(classifier_outputs(fake, load_classifier(None))["logits"]) < THRESHOLD
     on_fake, on_real, on_seen = critic_scores(critic, fake), critic_scores(critic, real), critic_scores(critic, seen)
 
     print(f"generator {args.generator} (dim {gen_state['fc.weight'].shape[1] // 64}), "
           f"critic {args.critic} (dim {critic.dim})\n")
     print("| digits | count | critic mean | critic std |")
     print("|---|---|---|---|")
-    for name, s in (("real training split (seen in training)", on_seen), ("real test split", on_real), ("generated, clear", on_fake[~ambiguous]),
-                    ("generated, ambiguous", on_fake[ambiguous])):
+    for name, s in (("real training split (seen in training)", on_seen), ("real test split", on_real),
+                    ("generated, clear", on_fake[~ambiguous]), ("generated, ambiguous", on_fake[ambiguous])):
         print(f"| {name} | {len(s)} | {s.mean():.3f} | {s.std():.3f} |")
     print(f"\nrank AUC, real training digits above generated: {rank_auc(on_seen, on_fake):.3f}")
     print(f"rank AUC, real test digits above generated: {rank_auc(on_real, on_fake):.3f}")

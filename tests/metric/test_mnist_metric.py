@@ -8,6 +8,7 @@ import pytest
 from ppsci_ext.arch import MNISTClassifier
 from ppsci_ext.errors import UserError
 from ppsci_ext.metric import MNISTClassifierMetric, mnist_score, prediction_confidence
+from ppsci_ext.metric.classifier import top_probability
 
 
 def test_mnist_score_on_hand_made_predictions():
@@ -34,6 +35,9 @@ def test_prediction_confidence_on_hand_made_predictions():
     r = prediction_confidence(np.log(p), threshold=0.8)  # 0.85 counts as confident now
     assert r["low_confidence"] == pytest.approx(0.5)
     assert r["low_confidence_entropy"] == pytest.approx((h[1] + h[2]) / sum(h), abs=1e-9)
+    # the top probability per row, shift-invariant and exact where the softmax saturates
+    assert top_probability(np.log(p) + 3.0) == pytest.approx([1.0, 0.5, 0.1, 0.85], rel=1e-9)
+    assert top_probability(np.array([[1e4, 0.0], [0.0, 0.0]])).tolist() == [1.0, 0.5]
     sure = prediction_confidence(np.eye(10) * 1e4)
     assert sure == {"entropy": 0.0, "low_confidence": 0.0, "low_confidence_entropy": 0.0}
     # the identity behind the docstring: score of one split = exp(H(mean p) - E H(y|x))
