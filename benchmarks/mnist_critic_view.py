@@ -124,11 +124,12 @@ def main() -> None:
     fake = generate(gen, args.num_samples, 43)
     path = resolve_mnist_path(args.data)
     real, _ = read_mnist(path, "test")
-    seen = read_mnist(path, "train")[0][: args.num_samples]  # digits the critic was trained on
+    train, _ = read_mnist(path, "train")
+    seen = train[: args.num_samples]  # digits the critic was trained on
     ambiguous = top_probability(classifier_outputs(fake, load_classifier(None))["logits"]) < THRESHOLD
     on_fake, on_real, on_seen = critic_scores(critic, fake), critic_scores(critic, real), critic_scores(critic, seen)
 
-    print(f"generator {args.generator} (dim {gen_state['fc.weight'].shape[1] // 64}), "
+    print(f"generator {args.generator} (dim {gen.dim}), "
           f"critic {args.critic} (dim {critic.dim})\n")
     print("| digits | count | critic mean | critic std |")
     print("|---|---|---|---|")
@@ -152,7 +153,7 @@ def main() -> None:
                   f"clear above ambiguous {rank_auc(f[~ambiguous], f[ambiguous]):.3f}", flush=True)
 
         report(0)
-        fit_critic(fresh, gen, read_mnist(path, "train")[0], args.fit_steps, args.gp_lambda, report)
+        fit_critic(fresh, gen, train, args.fit_steps, args.gp_lambda, report)
 
 
 if __name__ == "__main__":

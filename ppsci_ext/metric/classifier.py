@@ -20,6 +20,7 @@ from typing import Dict, Optional, Tuple
 
 import numpy as np
 import paddle
+from scipy.special import log_softmax
 
 from ppsci_ext.arch.mnist import MNISTClassifier, build_mnist_classifier
 from ppsci_ext.errors import UserError, check_finite
@@ -106,16 +107,10 @@ def mnist_score(logits, splits: int = 10) -> Tuple[float, float]:
     return inception_score(logits, splits, kind="logits")
 
 
-def _log_softmax(logits) -> np.ndarray:
-    logits = np.asarray(logits, dtype=np.float64)
-    log_p = logits - logits.max(axis=1, keepdims=True)
-    return log_p - np.log(np.exp(log_p).sum(axis=1, keepdims=True))
-
-
 def top_probability(logits) -> np.ndarray:
     """``[N]`` probability of each sample's most likely class (``prediction_confidence`` compares it with its
     threshold)."""
-    return np.exp(_log_softmax(logits).max(axis=1))
+    return np.exp(log_softmax(np.asarray(logits, dtype=np.float64), axis=1).max(axis=1))
 
 
 def prediction_confidence(logits, threshold: float = 0.9) -> Dict[str, float]:
@@ -141,7 +136,7 @@ def prediction_confidence(logits, threshold: float = 0.9) -> Dict[str, float]:
         >>> round(r["entropy"], 4), r["low_confidence"], round(r["low_confidence_entropy"], 4)
         (0.3466, 0.5, 1.0)
     """
-    log_p = _log_softmax(logits)
+    log_p = log_softmax(np.asarray(logits, dtype=np.float64), axis=1)
     p = np.exp(log_p)
     h = -(p * log_p).sum(axis=1)
     low = p.max(axis=1) < threshold
